@@ -1,0 +1,203 @@
+//! The durable store. One schema for SQLite and PostgreSQL (see `migrations/`), reached
+//! through sqlx's `Any` driver. Every write is one transaction with its audit row.
+//!
+//! SQLite: a file in WAL mode; writes go through a single-connection pool (no
+//! `SQLITE_BUSY` between writers), reads through a pool of their own.
+
+mod audit;
+mod consents;
+mod federation;
+mod grants;
+mod meetings;
+mod providers;
+mod snapshot;
+mod tenants;
+mod tokens;
+mod users;
+
+pub use audit::AuditEntry;
+pub use meetings::NewMeeting;
+pub use providers::ProviderPatch;
+pub use tokens::{IssuedToken, TokenInfo};
+pub use users::{NewUser, UserPatch};
+
+use chrono::{DateTime, TimeZone, Utc};
+use cvi_provisioning::FieldError;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let Some(db) = e.as_database_error() {
+            if db.is_unique_violation() {
+                let m = db.message().to_string();
+                let c = db.constraint().unwrap_or_default().to_string();
+                let field = [
+                    ("tenant_key", "tenantKey"),
+                    ("name_lower", "name"),
+                    ("identity", "identity"),
+                    ("grant_rank", "rank"),
+                    ("vtc_id", "videoTeleconferenceId"),
+                    ("upn", "userPrincipalName"),
+                ]
+                .iter()
+                .find(|(col, _)| m.contains(col) || c.contains(col))
+                .map(|(_, f)| *f)
+                .unwrap_or("body");
+                return StoreError::Conflict {
+                    field: field.to_string(),
+                    message: format!("{field}: already exists"),
+                };
+            }
+        }
+        StoreError::Db(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Who made a change, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(FieldError::new("database", "expected sqlite://PATH or postgres://URL").into());
+        };
+        let store = match backend {
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                Store {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                }
+            }
+            Backend::Sqlite => {
+                let url = if url.contains("mode=") || url.contains(":memory:") {
+                    url.to_string()
+                } else if url.contains('?') {
+                    format!("{url}&mode=rwc")
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                let pragmas = |conn: &mut sqlx::AnyConnection| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA journal_mode=WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys=ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout=10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous=NORMAL").execute(&mut *conn).await?;
+                        Ok(())
+                    })
+                };
+                let write = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(move |c, _| pragmas(c))
+                    .connect(&url)
+                    .await?;
+                let read = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(move |c, _| pragmas(c))
+                    .connect(&url)
+                    .await?;
+                Store { read, write, backend }
+            }
+        };
+        MIGRATOR
+            .run(&store.write)
+            .await
+            .map_err(|e| StoreError::Db(sqlx::Error::Migrate(Box::new(e))))?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub(crate) fn b(v: bool) -> i64 {
+    i64::from(v)
+}
+
+pub(crate) fn json_list<T: serde::Serialize>(v: &[T]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn parse_list<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+pub(crate) fn get_s(r: &AnyRow, c: &str) -> Result<String> {
+    Ok(r.try_get::<String, _>(c)?)
+}
+pub(crate) fn get_os(r: &AnyRow, c: &str) -> Result<Option<String>> {
+    Ok(r.try_get::<Option<String>, _>(c)?)
+}
+pub(crate) fn get_i(r: &AnyRow, c: &str) -> Result<i64> {
+    Ok(r.try_get::<i64, _>(c)?)
+}
+pub(crate) fn get_b(r: &AnyRow, c: &str) -> Result<bool> {
+    Ok(get_i(r, c)? != 0)
+}
+pub(crate) fn get_uuid(r: &AnyRow, c: &str) -> Result<uuid::Uuid> {
+    let s = get_s(r, c)?;
+    uuid::Uuid::parse_str(&s).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
+}
