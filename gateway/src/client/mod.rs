@@ -148,9 +148,17 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// `--tenant`: the tenant's GUID or unique name (also `CVI_TENANT`).
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct TenantArg {
+    /// The tenant: its GUID or unique name.
+    #[arg(long, env = "CVI_TENANT")]
+    pub(crate) tenant: String,
+}
+
 /// A list argument (`a;b` or `a,b`), one command-line value.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct List(pub(crate) Vec<String>);
+pub struct List(pub(crate) Vec<String>);
 
 impl std::str::FromStr for List {
     type Err = std::convert::Infallible;

@@ -99,7 +99,9 @@ CREATE TABLE external_access_policies (
 CREATE TABLE federation_configs (
     tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
     enable_acs_users BIGINT NOT NULL CHECK (enable_acs_users IN (0, 1)),
-    allowed_acs_resources TEXT NOT NULL
+    allowed_acs_resources TEXT NOT NULL,
+    allow_all_acs_resources BIGINT NOT NULL CHECK (allow_all_acs_resources IN (0, 1)),
+    blocked_acs_resources TEXT NOT NULL
 );
 
 CREATE TABLE api_tokens (

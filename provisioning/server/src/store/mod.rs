@@ -16,9 +16,11 @@ mod tokens;
 mod users;
 
 pub use audit::AuditEntry;
-pub use meetings::NewMeeting;
+pub use federation::FederationCheck;
+pub use grants::EffectivePolicies;
+pub use meetings::{DEFAULT_EXPIRY_AFTER_END, MeetingView, NewMeeting};
 pub use providers::ProviderPatch;
-pub use tokens::{IssuedToken, TokenInfo};
+pub use tokens::{IssuedToken, TokenInfo, hash_token};
 pub use users::{NewUser, UserPatch};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -120,23 +122,14 @@ impl Store {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                let pragmas = |conn: &mut sqlx::AnyConnection| {
-                    Box::pin(async move {
-                        sqlx::query("PRAGMA journal_mode=WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys=ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout=10000").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA synchronous=NORMAL").execute(&mut *conn).await?;
-                        Ok(())
-                    })
-                };
                 let write = AnyPoolOptions::new()
                     .max_connections(1)
-                    .after_connect(move |c, _| pragmas(c))
+                    .after_connect(sqlite_pragmas)
                     .connect(&url)
                     .await?;
                 let read = AnyPoolOptions::new()
                     .max_connections(8)
-                    .after_connect(move |c, _| pragmas(c))
+                    .after_connect(sqlite_pragmas)
                     .connect(&url)
                     .await?;
                 Store { read, write, backend }
@@ -165,16 +158,28 @@ impl Store {
     }
 }
 
+type PragmaFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), sqlx::Error>> + Send + 'c>>;
+
+fn sqlite_pragmas<'c>(conn: &'c mut sqlx::AnyConnection, _: sqlx::pool::PoolConnectionMetadata) -> PragmaFuture<'c> {
+    Box::pin(async move {
+        for p in [
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=10000",
+            "PRAGMA synchronous=NORMAL",
+        ] {
+            sqlx::query(p).execute(&mut *conn).await?;
+        }
+        Ok(())
+    })
+}
+
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
 pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(v).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-pub(crate) fn b(v: bool) -> i64 {
-    i64::from(v)
 }
 
 pub(crate) fn json_list<T: serde::Serialize>(v: &[T]) -> String {

@@ -1,0 +1,116 @@
+//! Configuration: flags win over `CVI_*` environment variables, which win over the TOML
+//! file (`--config`), which wins over the defaults.
+
+use anyhow::Context;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub(crate) const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+pub(crate) const DEFAULT_DATABASE: &str = "sqlite://cvi.db";
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "CVI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address (API, metrics, health) [default: 127.0.0.1:8080].
+    #[arg(long, env = "CVI_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// Database URL: sqlite://PATH (default sqlite://cvi.db) or postgres://…
+    #[arg(long, env = "CVI_DATABASE")]
+    pub database: Option<String>,
+    /// A SIP domain this gateway answers for (repeatable; CVI_SIP_DOMAINS is comma-separated).
+    /// None: the domains of all tenant keys.
+    #[arg(long = "sip-domain", env = "CVI_SIP_DOMAINS", value_delimiter = ',')]
+    pub sip_domains: Vec<String>,
+    /// The operator's bearer token. Without one, only tenant-admin tokens work (and none
+    /// can be issued), so set it.
+    #[arg(long, env = "CVI_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Write `{"http":"ADDR"}` to this file once listening (for scripts and tests).
+    #[arg(long)]
+    pub ready_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct FileConfig {
+    http_listen: Option<SocketAddr>,
+    database: Option<String>,
+    sip_domains: Option<Vec<String>>,
+    admin_token: Option<String>,
+}
+
+/// The merged configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub http_listen: SocketAddr,
+    pub database: String,
+    pub sip_domains: Vec<String>,
+    pub admin_token: Option<String>,
+    pub ready_file: Option<PathBuf>,
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+impl ServeArgs {
+    pub(crate) fn resolve(self) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+        let default_http: SocketAddr = DEFAULT_HTTP.parse()?;
+        let sip_domains = if self.sip_domains.is_empty() { file.sip_domains.unwrap_or_default() } else { self.sip_domains };
+        let mut domains = Vec::with_capacity(sip_domains.len());
+        for d in sip_domains.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
+            domains.push(cvi_provisioning::model::validate_domain(d).map_err(|m| anyhow::anyhow!("--sip-domain: {m}"))?);
+        }
+        Ok(Config {
+            http_listen: self.http_listen.or(file.http_listen).unwrap_or(default_http),
+            database: self.database.or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
+            sip_domains: domains,
+            admin_token: self.admin_token.or(file.admin_token).filter(|t| !t.is_empty()),
+            ready_file: self.ready_file,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cvi.toml");
+        std::fs::write(&path, "http_listen = \"127.0.0.1:9000\"\ndatabase = \"sqlite://x.db\"\nsip_domains = [\"t.plcm.vc\"]\n").expect("write");
+        let c = ServeArgs {
+            config: Some(path.clone()),
+            database: Some("postgres://db/cvi".into()),
+            ..ServeArgs::default()
+        }
+        .resolve()
+        .expect("resolves");
+        assert_eq!(c.http_listen.port(), 9000);
+        assert_eq!(c.database, "postgres://db/cvi");
+        assert_eq!(c.sip_domains, ["t.plcm.vc"]);
+        let c = ServeArgs::default().resolve().expect("defaults");
+        assert_eq!(c.http_listen.to_string(), DEFAULT_HTTP);
+        assert_eq!(c.database, DEFAULT_DATABASE);
+    }
+
+    #[test]
+    fn bad_file_and_bad_domain_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cvi.toml");
+        std::fs::write(&path, "htp_listen = 1\n").expect("write");
+        let e = ServeArgs { config: Some(path), ..ServeArgs::default() }.resolve();
+        assert!(e.is_err());
+        let e = ServeArgs { sip_domains: vec!["bad domain".into()], ..ServeArgs::default() }.resolve();
+        assert!(e.is_err());
+    }
+}
