@@ -53,7 +53,8 @@ pub(crate) struct Config {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -64,16 +65,36 @@ impl ServeArgs {
             None => FileConfig::default(),
         };
         let default_http: SocketAddr = DEFAULT_HTTP.parse()?;
-        let sip_domains = if self.sip_domains.is_empty() { file.sip_domains.unwrap_or_default() } else { self.sip_domains };
+        let sip_domains = if self.sip_domains.is_empty() {
+            file.sip_domains.unwrap_or_default()
+        } else {
+            self.sip_domains
+        };
         let mut domains = Vec::with_capacity(sip_domains.len());
-        for d in sip_domains.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
-            domains.push(cvi_provisioning::model::validate_domain(d).map_err(|m| anyhow::anyhow!("--sip-domain: {m}"))?);
+        for d in sip_domains
+            .iter()
+            .map(|d| d.trim())
+            .filter(|d| !d.is_empty())
+        {
+            domains.push(
+                cvi_provisioning::model::validate_domain(d)
+                    .map_err(|m| anyhow::anyhow!("--sip-domain: {m}"))?,
+            );
         }
         Ok(Config {
-            http_listen: self.http_listen.or(file.http_listen).unwrap_or(default_http),
-            database: self.database.or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
+            http_listen: self
+                .http_listen
+                .or(file.http_listen)
+                .unwrap_or(default_http),
+            database: self
+                .database
+                .or(file.database)
+                .unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
             sip_domains: domains,
-            admin_token: self.admin_token.or(file.admin_token).filter(|t| !t.is_empty()),
+            admin_token: self
+                .admin_token
+                .or(file.admin_token)
+                .filter(|t| !t.is_empty()),
             ready_file: self.ready_file,
         })
     }
@@ -108,9 +129,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cvi.toml");
         std::fs::write(&path, "htp_listen = 1\n").expect("write");
-        let e = ServeArgs { config: Some(path), ..ServeArgs::default() }.resolve();
+        let e = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        }
+        .resolve();
         assert!(e.is_err());
-        let e = ServeArgs { sip_domains: vec!["bad domain".into()], ..ServeArgs::default() }.resolve();
+        let e = ServeArgs {
+            sip_domains: vec!["bad domain".into()],
+            ..ServeArgs::default()
+        }
+        .resolve();
         assert!(e.is_err());
     }
 }

@@ -40,16 +40,27 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let coords = seed(&store).await?;
     let base = format!("http://{}", config.http_listen);
     println!("cvi demo — a demo tenant 'Contoso' with provider 'Polycom' ({DEMO_KEY}),");
-    println!("organizer alice@contoso.com granted PolycomServiceProviderEnabled, consent given, one meeting.\n");
+    println!(
+        "organizer alice@contoso.com granted PolycomServiceProviderEnabled, consent given, one meeting.\n"
+    );
     println!("{}", coords.0);
     println!("Dial strings (SIP, once the SIP front door lands — issue 3):");
     for d in &coords.1 {
         println!("  sip:{d}");
     }
     println!("\nTry the API and the CLI (in another terminal):");
-    println!("  export CVI_SERVER={base} CVI_TOKEN={}", config.admin_token.as_deref().unwrap_or_default());
-    println!("  cargo run -q -p cvi-gateway -- explain sip:{}", coords.1.get(1).map(String::as_str).unwrap_or(DEMO_KEY));
-    println!("  cargo run -q -p cvi-gateway -- meeting get --tenant Contoso --video-id {}", coords.2);
+    println!(
+        "  export CVI_SERVER={base} CVI_TOKEN={}",
+        config.admin_token.as_deref().unwrap_or_default()
+    );
+    println!(
+        "  cargo run -q -p cvi-gateway -- explain sip:{}",
+        coords.1.get(1).map(String::as_str).unwrap_or(DEMO_KEY)
+    );
+    println!(
+        "  cargo run -q -p cvi-gateway -- meeting get --tenant Contoso --video-id {}",
+        coords.2
+    );
     println!("  curl -s {base}/api/v1/openapi.json | head -c 300\n");
     crate::serve::run(config, store).await
 }
@@ -57,7 +68,9 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
 /// Creates the demo data; returns (invite text, dial strings, video ID).
 async fn seed(store: &Store) -> anyhow::Result<(String, Vec<String>, String)> {
     let actor = Actor("demo".into());
-    let tenant = store.create_tenant(&actor, "Contoso", &["contoso.com".into()]).await?;
+    let tenant = store
+        .create_tenant(&actor, "Contoso", &["contoso.com".into()])
+        .await?;
     store
         .create_user(
             &actor,
@@ -90,10 +103,14 @@ async fn seed(store: &Store) -> anyhow::Result<(String, Vec<String>, String)> {
             tenant.id,
             PolicyType::VideoInterop,
             Some("PolycomServiceProviderEnabled"),
-            Grantee::User { identity: "alice@contoso.com".into() },
+            Grantee::User {
+                identity: "alice@contoso.com".into(),
+            },
         )
         .await?;
-    store.grant_consent(&actor, tenant.id, DEMO_APP, None).await?;
+    store
+        .grant_consent(&actor, tenant.id, DEMO_APP, None)
+        .await?;
     let m = store
         .create_meeting(
             &actor,
@@ -112,7 +129,9 @@ async fn seed(store: &Store) -> anyhow::Result<(String, Vec<String>, String)> {
             },
         )
         .await?;
-    let c = m.vtc_coordinates.context("the demo meeting has no coordinates")?;
+    let c = m
+        .vtc_coordinates
+        .context("the demo meeting has no coordinates")?;
     let mut dials = vec![c.ivr_dial_string.clone()];
     dials.extend(c.direct_dial_strings.iter().cloned());
     Ok((c.join_information.text, dials, c.video_teleconference_id))

@@ -10,10 +10,20 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "cvi", version, about = "Cloud Video Interop gateway: SIP video endpoints into WebRTC meetings")]
+#[command(
+    name = "cvi",
+    version,
+    about = "Cloud Video Interop gateway: SIP video endpoints into WebRTC meetings"
+)]
 struct Cli {
     /// Log format.
-    #[arg(long, value_enum, env = "CVI_LOG_FORMAT", default_value = "human", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        env = "CVI_LOG_FORMAT",
+        default_value = "human",
+        global = true
+    )]
     log_format: LogFormat,
     #[command(flatten)]
     client: client::ClientOpts,
@@ -40,7 +50,9 @@ enum Command {
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CVI_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => b.init(),
         LogFormat::Json => b.json().flatten_event(true).init(),
@@ -49,7 +61,10 @@ fn init_logs(format: LogFormat) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cvi: cannot start the runtime: {e}");
@@ -61,10 +76,14 @@ fn main() -> ExitCode {
             Command::Serve(args) => {
                 init_logs(cli.log_format);
                 match args.resolve() {
-                    Ok(config) => match cvi_provisioning_server::Store::open(&config.database).await {
-                        Ok(store) => serve::run(config, store).await.map(|()| ExitCode::SUCCESS),
-                        Err(e) => Err(anyhow::anyhow!("opening the database: {e}")),
-                    },
+                    Ok(config) => {
+                        match cvi_provisioning_server::Store::open(&config.database).await {
+                            Ok(store) => {
+                                serve::run(config, store).await.map(|()| ExitCode::SUCCESS)
+                            }
+                            Err(e) => Err(anyhow::anyhow!("opening the database: {e}")),
+                        }
+                    }
                     Err(e) => Err(e),
                 }
             }

@@ -2,15 +2,19 @@
 
 use crate::config::Config;
 use anyhow::Context;
-use cvi_provisioning_server::api::{self, AppState};
 use cvi_provisioning_server::Store;
+use cvi_provisioning_server::api::{self, AppState};
 use tokio::net::TcpListener;
 
 pub(crate) async fn run(config: Config, store: Store) -> anyhow::Result<()> {
     if config.admin_token.is_none() {
         tracing::warn!("no --admin-token / CVI_ADMIN_TOKEN: the operator API is closed");
     }
-    let state = AppState::new(store.clone(), config.sip_domains.clone(), config.admin_token.as_deref());
+    let state = AppState::new(
+        store.clone(),
+        config.sip_domains.clone(),
+        config.admin_token.as_deref(),
+    );
     let listener = TcpListener::bind(config.http_listen)
         .await
         .with_context(|| format!("binding HTTP on {}", config.http_listen))?;

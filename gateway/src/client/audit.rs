@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Only this tenant's entries (GUID or name).
     #[arg(long)]
     tenant: Option<String>,
@@ -16,7 +16,16 @@ pub struct AuditArgs {
 }
 
 /// Columns shown first when present; the others follow in the server's order.
-const PREFERRED: [&str; 8] = ["at", "timestamp", "time", "actor", "action", "tenantId", "target", "detail"];
+const PREFERRED: [&str; 8] = [
+    "at",
+    "timestamp",
+    "time",
+    "actor",
+    "action",
+    "tenantId",
+    "target",
+    "detail",
+];
 
 pub(crate) async fn run(api: &Api, out: OutputFormat, args: AuditArgs) -> anyhow::Result<ExitCode> {
     let mut q: Vec<(&str, String)> = Vec::new();
@@ -38,8 +47,17 @@ pub(crate) fn table(v: &Value) -> String {
     let Some(Value::Object(first)) = items.first() else {
         return output::generic_list(items);
     };
-    let mut keys: Vec<&str> = PREFERRED.iter().copied().filter(|k| first.contains_key(*k)).collect();
-    keys.extend(first.keys().map(String::as_str).filter(|k| !PREFERRED.contains(k)));
+    let mut keys: Vec<&str> = PREFERRED
+        .iter()
+        .copied()
+        .filter(|k| first.contains_key(*k))
+        .collect();
+    keys.extend(
+        first
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !PREFERRED.contains(k)),
+    );
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|it| keys.iter().map(|k| output::cell(it.get(*k))).collect())

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum ConsentCmd {
+pub(crate) enum ConsentCmd {
     /// Consent to an application's permissions (default: the four CVI permissions).
     Grant {
         #[command(flatten)]
@@ -46,19 +46,34 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: ConsentCmd) -> anyhow
             if let Some(p) = permissions {
                 body["permissions"] = json!(p.0);
             }
-            let v = api.post(&["tenants", &tenant.tenant, "consents"], &body).await?;
+            let v = api
+                .post(&["tenants", &tenant.tenant, "consents"], &body)
+                .await?;
             output::emit(out, &v, table);
         }
         ConsentCmd::Revoke { tenant, app_id } => {
-            let v = api.delete(&["tenants", &tenant.tenant, "consents", &app_id]).await?;
-            output::emit(out, &v, |_| format!("revoked the consent to application {app_id}\n"));
+            let v = api
+                .delete(&["tenants", &tenant.tenant, "consents", &app_id])
+                .await?;
+            output::emit(out, &v, |_| {
+                format!("revoked the consent to application {app_id}\n")
+            });
         }
         ConsentCmd::Get { tenant, app_id } => {
-            let mut v = api.get(&["tenants", &tenant.tenant, "consents"], &[]).await?;
+            let mut v = api
+                .get(&["tenants", &tenant.tenant, "consents"], &[])
+                .await?;
             if let (Some(id), Value::Array(a)) = (&app_id, &mut v) {
-                a.retain(|c| c["appId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)));
+                a.retain(|c| {
+                    c["appId"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(id))
+                });
                 if a.is_empty() {
-                    eprintln!("error: tenant '{}' has not consented to application {id}", tenant.tenant);
+                    eprintln!(
+                        "error: tenant '{}' has not consented to application {id}",
+                        tenant.tenant
+                    );
                     return Ok(ExitCode::from(2));
                 }
             }

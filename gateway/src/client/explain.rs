@@ -12,7 +12,7 @@ use std::process::ExitCode;
 pub(crate) const REJECTED: u8 = 3;
 
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// The request-URI, e.g. `sip:813878896.0179206841@t.plcm.vc` (`sip:` may be left out).
     #[arg(value_name = "SIP_URI")]
     request_uri: String,
@@ -33,11 +33,15 @@ pub struct ExplainArgs {
 impl ExplainArgs {
     pub(crate) fn body(&self) -> Value {
         let uri = self.request_uri.trim();
-        let has_scheme = uri
-            .get(..4)
-            .is_some_and(|p| p.eq_ignore_ascii_case("sip:"))
-            || uri.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("sips:"));
-        let uri = if has_scheme { uri.to_string() } else { format!("sip:{uri}") };
+        let has_scheme = uri.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("sip:"))
+            || uri
+                .get(..5)
+                .is_some_and(|p| p.eq_ignore_ascii_case("sips:"));
+        let uri = if has_scheme {
+            uri.to_string()
+        } else {
+            format!("sip:{uri}")
+        };
         let mut b = json!({ "requestUri": uri });
         if let Some(f) = &self.from {
             b["from"] = json!(f);
@@ -55,7 +59,11 @@ impl ExplainArgs {
     }
 }
 
-pub(crate) async fn run(api: &Api, out: OutputFormat, args: ExplainArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    api: &Api,
+    out: OutputFormat,
+    args: ExplainArgs,
+) -> anyhow::Result<ExitCode> {
     let v = api.post(&["explain"], &args.body()).await?;
     output::emit(out, &v, render);
     Ok(exit_code(&v))
@@ -84,8 +92,16 @@ pub(crate) fn render(d: &Value) -> String {
     let rows: Vec<Vec<String>> = steps
         .iter()
         .map(|s| {
-            let mark = if s["passed"].as_bool() == Some(true) { "✓" } else { "✗" };
-            vec![mark.to_string(), output::at(s, "check"), output::at(s, "detail")]
+            let mark = if s["passed"].as_bool() == Some(true) {
+                "✓"
+            } else {
+                "✗"
+            };
+            vec![
+                mark.to_string(),
+                output::at(s, "check"),
+                output::at(s, "detail"),
+            ]
         })
         .collect();
     let mut s = if rows.is_empty() {
@@ -110,7 +126,11 @@ pub(crate) fn render(d: &Value) -> String {
                 Some(k) => k.to_string(),
                 None => "-".into(),
             };
-            let lobby = if o["lobby"].as_bool() == Some(true) { "waits in the lobby" } else { "bypasses the lobby" };
+            let lobby = if o["lobby"].as_bool() == Some(true) {
+                "waits in the lobby"
+            } else {
+                "bypasses the lobby"
+            };
             format!(
                 "join meeting {} through provider {} ({}, {}); caller {trust}, {lobby}",
                 field(o, "meetingId", "meeting_id"),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum FederationCmd {
+pub(crate) enum FederationCmd {
     /// The tenant's federation configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -25,7 +25,7 @@ pub enum FederationCmd {
 }
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum ConfigCmd {
+pub(crate) enum ConfigCmd {
     /// Show the configuration.
     Get {
         #[command(flatten)]
@@ -44,11 +44,18 @@ pub enum ConfigCmd {
     },
 }
 
-pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: FederationCmd) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    api: &Api,
+    out: OutputFormat,
+    cmd: FederationCmd,
+) -> anyhow::Result<ExitCode> {
     let v = match cmd {
         FederationCmd::Config(ConfigCmd::Get { tenant }) => {
-            api.get(&["tenants", &tenant.tenant, "federation", "configuration"], &[])
-                .await?
+            api.get(
+                &["tenants", &tenant.tenant, "federation", "configuration"],
+                &[],
+            )
+            .await?
         }
         FederationCmd::Config(ConfigCmd::Set {
             tenant,
@@ -60,7 +67,12 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: FederationCmd) -> any
                     "federation config set: give --enable-acs-users and/or --allowed-acs-resources",
                 ));
             }
-            let path = ["tenants", tenant.tenant.as_str(), "federation", "configuration"];
+            let path = [
+                "tenants",
+                tenant.tenant.as_str(),
+                "federation",
+                "configuration",
+            ];
             // PUT replaces the whole configuration: start from the current one.
             let current = api.get(&path, &[]).await?;
             let body = merge_config(&current, enable_acs_users, allowed_acs_resources);
@@ -81,7 +93,11 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: FederationCmd) -> any
 }
 
 /// The full configuration to PUT: `current` with the given settings replaced.
-pub(crate) fn merge_config(current: &Value, enable: Option<bool>, resources: Option<List>) -> Value {
+pub(crate) fn merge_config(
+    current: &Value,
+    enable: Option<bool>,
+    resources: Option<List>,
+) -> Value {
     let enable = enable.unwrap_or_else(|| current["enableAcsUsers"].as_bool().unwrap_or(false));
     let resources = match resources {
         Some(l) => json!(l.0),

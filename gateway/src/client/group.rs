@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum GroupCmd {
+pub(crate) enum GroupCmd {
     /// Create a group.
     New {
         #[command(flatten)]
@@ -37,7 +37,9 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: GroupCmd) -> anyhow::
             if let Some(d) = display_name {
                 body["displayName"] = json!(d);
             }
-            let v = api.post(&["tenants", &tenant.tenant, "groups"], &body).await?;
+            let v = api
+                .post(&["tenants", &tenant.tenant, "groups"], &body)
+                .await?;
             output::emit(out, &v, table);
         }
         GroupCmd::Get { tenant, name } => {
@@ -48,8 +50,11 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: GroupCmd) -> anyhow::
             };
             // There is no route for one group: pick it from the list (names are case-insensitive).
             let one = v.as_array().and_then(|a| {
-                a.iter()
-                    .find(|g| g["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&name)))
+                a.iter().find(|g| {
+                    g["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                })
             });
             match one {
                 Some(g) => output::emit(out, g, table),

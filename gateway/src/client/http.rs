@@ -44,7 +44,9 @@ impl Api {
         let base = Url::parse(opts.server.trim())
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| super::usage(format!("--server: '{}' is not an http(s) URL", opts.server)))?;
+            .ok_or_else(|| {
+                super::usage(format!("--server: '{}' is not an http(s) URL", opts.server))
+            })?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
@@ -71,24 +73,33 @@ impl Api {
         url
     }
 
-    pub(crate) async fn get(&self, segments: &[&str], query: &[(&str, String)]) -> anyhow::Result<Value> {
-        self.send(Method::GET, self.url(segments, query), None).await
+    pub(crate) async fn get(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> anyhow::Result<Value> {
+        self.send(Method::GET, self.url(segments, query), None)
+            .await
     }
 
     pub(crate) async fn post(&self, segments: &[&str], body: &Value) -> anyhow::Result<Value> {
-        self.send(Method::POST, self.url(segments, &[]), Some(body)).await
+        self.send(Method::POST, self.url(segments, &[]), Some(body))
+            .await
     }
 
     pub(crate) async fn patch(&self, segments: &[&str], body: &Value) -> anyhow::Result<Value> {
-        self.send(Method::PATCH, self.url(segments, &[]), Some(body)).await
+        self.send(Method::PATCH, self.url(segments, &[]), Some(body))
+            .await
     }
 
     pub(crate) async fn put(&self, segments: &[&str], body: &Value) -> anyhow::Result<Value> {
-        self.send(Method::PUT, self.url(segments, &[]), Some(body)).await
+        self.send(Method::PUT, self.url(segments, &[]), Some(body))
+            .await
     }
 
     pub(crate) async fn delete(&self, segments: &[&str]) -> anyhow::Result<Value> {
-        self.send(Method::DELETE, self.url(segments, &[]), None).await
+        self.send(Method::DELETE, self.url(segments, &[]), None)
+            .await
     }
 
     /// Sends one request. A 2xx answer gives its JSON body (`Value::Null` when empty, as

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// Skype for Business.
     #[value(name = "sfb")]
     Sfb,
@@ -31,7 +31,7 @@ impl Origin {
 }
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum InteropCmd {
+pub(crate) enum InteropCmd {
     /// Where a call or chat from `--from` to `--user` lands.
     Route {
         #[command(flatten)]
@@ -48,7 +48,9 @@ pub enum InteropCmd {
 pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: InteropCmd) -> anyhow::Result<ExitCode> {
     let InteropCmd::Route { tenant, user, from } = cmd;
     let body = json!({ "user": user, "from": from.as_str() });
-    let v = api.post(&["tenants", &tenant.tenant, "interop", "route"], &body).await?;
+    let v = api
+        .post(&["tenants", &tenant.tenant, "interop", "route"], &body)
+        .await?;
     output::emit(out, &v, output::object);
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LobbyBypass {
+pub(crate) enum LobbyBypass {
     #[value(name = "everyone")]
     Everyone,
     #[value(name = "organization")]
@@ -42,7 +42,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
-pub struct NewMeeting {
+pub(crate) struct NewMeeting {
     #[command(flatten)]
     tenant: TenantArg,
     /// The organizer's user principal name.
@@ -81,7 +81,11 @@ impl NewMeeting {
         let start = self.start.unwrap_or(now);
         let end = self.end.unwrap_or(start + Duration::hours(1));
         if end <= start {
-            return Err(format!("--end ({}) is not after the start ({})", rfc3339(end), rfc3339(start)));
+            return Err(format!(
+                "--end ({}) is not after the start ({})",
+                rfc3339(end),
+                rfc3339(start)
+            ));
         }
         let mut b = json!({
             "organizer": self.organizer,
@@ -112,14 +116,18 @@ impl NewMeeting {
 }
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum MeetingCmd {
+pub(crate) enum MeetingCmd {
     /// Schedule a meeting and print its VTC coordinates.
     New(NewMeeting),
     /// Show a meeting by its ID or by its VTC conference ID.
     Get {
         #[command(flatten)]
         tenant: TenantArg,
-        #[arg(long, required_unless_present = "video_id", conflicts_with = "video_id")]
+        #[arg(
+            long,
+            required_unless_present = "video_id",
+            conflicts_with = "video_id"
+        )]
         id: Option<String>,
         /// The 10-digit VTC conference ID (videoTeleconferenceId).
         #[arg(long)]
@@ -138,17 +146,29 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: MeetingCmd) -> anyhow
             tenant,
             id: Some(id),
             ..
-        } => api.get(&["tenants", &tenant.tenant, "onlineMeetings", &id], &[]).await?,
+        } => {
+            api.get(&["tenants", &tenant.tenant, "onlineMeetings", &id], &[])
+                .await?
+        }
         MeetingCmd::Get {
             tenant, video_id, ..
         } => {
             let vid = video_id.unwrap_or_default();
-            let filter = format!("VideoTeleconferenceId eq '{}'", vid.trim().replace('\'', "''"));
+            let filter = format!(
+                "VideoTeleconferenceId eq '{}'",
+                vid.trim().replace('\'', "''")
+            );
             let v = api
-                .get(&["tenants", &tenant.tenant, "onlineMeetings"], &[("$filter", filter)])
+                .get(
+                    &["tenants", &tenant.tenant, "onlineMeetings"],
+                    &[("$filter", filter)],
+                )
                 .await?;
             if v.as_array().is_some_and(Vec::is_empty) {
-                eprintln!("error: no meeting of tenant '{}' has VTC conference ID {vid}", tenant.tenant);
+                eprintln!(
+                    "error: no meeting of tenant '{}' has VTC conference ID {vid}",
+                    tenant.tenant
+                );
                 return Ok(ExitCode::from(2));
             }
             v
@@ -171,17 +191,28 @@ pub(crate) fn show(m: &Value) -> String {
         ("start", Some(output::at(m, "startDateTime"))),
         ("end", Some(output::at(m, "endDateTime"))),
         ("expiry", Some(output::at(m, "expiryDateTime"))),
-        ("anonymous join", Some(output::at(m, "settings.allowAnonymousJoin"))),
+        (
+            "anonymous join",
+            Some(output::at(m, "settings.allowAnonymousJoin")),
+        ),
         ("lobby bypass", Some(output::at(m, "settings.lobbyBypass"))),
         ("vtc status", Some(output::at(m, "vtcStatus"))),
-        ("vtc conference id", output::get(m, "videoTeleconferenceId").map(|x| output::cell(Some(x)))),
+        (
+            "vtc conference id",
+            output::get(m, "videoTeleconferenceId").map(|x| output::cell(Some(x))),
+        ),
         ("provider", c.map(|c| output::at(c, "provider"))),
         ("ivr dial string", c.map(|c| output::at(c, "ivrDialString"))),
         (
             "direct dial",
             c.map(|c| output::at(c, "directDialStrings").replace(';', "  ")),
         ),
-        ("instructions", c.and_then(|c| c.get("instructionLink")).filter(|x| !x.is_null()).map(|x| output::cell(Some(x)))),
+        (
+            "instructions",
+            c.and_then(|c| c.get("instructionLink"))
+                .filter(|x| !x.is_null())
+                .map(|x| output::cell(Some(x))),
+        ),
     ]);
     let text = output::get(m, "joinInformation.text")
         .or_else(|| c.and_then(|c| output::get(c, "joinInformation.text")))

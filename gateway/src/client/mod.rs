@@ -22,26 +22,31 @@ mod user;
 
 use std::process::ExitCode;
 
-pub use output::OutputFormat;
+pub(crate) use output::OutputFormat;
 
 /// Where the gateway is and how to talk to it. Every argument is global, so it may come
 /// before or after the verb.
 #[derive(clap::Args, Debug, Clone)]
-pub struct ClientOpts {
+pub(crate) struct ClientOpts {
     /// Base URL of the gateway's HTTP API.
-    #[arg(long, env = "CVI_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
-    pub server: String,
+    #[arg(
+        long,
+        env = "CVI_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub(crate) server: String,
     /// Bearer token: the operator token or a tenant-admin token.
     #[arg(long, env = "CVI_TOKEN", global = true, hide_env_values = true)]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// How to print answers.
     #[arg(long, value_enum, default_value = "table", global = true)]
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
 }
 
 /// The operator verbs.
 #[derive(clap::Subcommand, Debug)]
-pub enum ClientCommand {
+pub(crate) enum ClientCommand {
     /// Create or show tenants.
     #[command(subcommand)]
     Tenant(tenant::TenantCmd),
@@ -81,7 +86,7 @@ pub enum ClientCommand {
 
 /// Runs one verb. Errors are printed to stderr here and turned into the exit code; the
 /// `Err` case is reserved for failures before any request (it does not happen today).
-pub async fn run(opts: &ClientOpts, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(opts: &ClientOpts, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
     let api = match http::Api::new(opts) {
         Ok(api) => api,
         Err(e) => return Ok(report(&e)),
@@ -150,7 +155,7 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
 
 /// `--tenant`: the tenant's GUID or unique name (also `CVI_TENANT`).
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
-pub struct TenantArg {
+pub(crate) struct TenantArg {
     /// The tenant: its GUID or unique name.
     #[arg(long, env = "CVI_TENANT")]
     pub(crate) tenant: String,
@@ -158,7 +163,7 @@ pub struct TenantArg {
 
 /// A list argument (`a;b` or `a,b`), one command-line value.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct List(pub(crate) Vec<String>);
+pub(crate) struct List(pub(crate) Vec<String>);
 
 impl std::str::FromStr for List {
     type Err = std::convert::Infallible;

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Aligned human-readable text.
     #[default]
     Table,
@@ -44,7 +44,11 @@ pub(crate) fn cell(v: Option<&Value>) -> String {
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Array(a)) if a.is_empty() => "-".into(),
-        Some(Value::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join(";"),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| cell(Some(x)))
+            .collect::<Vec<_>>()
+            .join(";"),
         Some(o @ Value::Object(_)) => o.to_string(),
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PolicyType {
+pub(crate) enum PolicyType {
     /// TeamsVideoInteropServicePolicy.
     #[default]
     #[value(name = "videoInterop")]
@@ -34,7 +34,7 @@ impl PolicyType {
 /// Who receives a grant: exactly one of a user, a group (with its rank) or the tenant.
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
 #[group(required = true, multiple = false, id = "grantee")]
-pub struct GranteeArgs {
+pub(crate) struct GranteeArgs {
     /// A user principal name.
     #[arg(long)]
     identity: Option<String>,
@@ -47,7 +47,7 @@ pub struct GranteeArgs {
 }
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum PolicyCmd {
+pub(crate) enum PolicyCmd {
     /// Show the policy instances of a type, or one of them.
     Get {
         #[command(flatten)]
@@ -106,8 +106,14 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow:
         } => {
             let t = policy_type.as_str();
             let v = match &policy_name {
-                Some(n) => api.get(&["tenants", &tenant.tenant, "policies", t, n], &[]).await?,
-                None => api.get(&["tenants", &tenant.tenant, "policies", t], &[]).await?,
+                Some(n) => {
+                    api.get(&["tenants", &tenant.tenant, "policies", t, n], &[])
+                        .await?
+                }
+                None => {
+                    api.get(&["tenants", &tenant.tenant, "policies", t], &[])
+                        .await?
+                }
             };
             output::emit(out, &v, instances_table);
         }
@@ -118,7 +124,9 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow:
             grantee,
             rank,
         } => {
-            let name = if policy_name.trim().eq_ignore_ascii_case("none") || policy_name.trim().is_empty() {
+            let name = if policy_name.trim().eq_ignore_ascii_case("none")
+                || policy_name.trim().is_empty()
+            {
                 Value::Null
             } else {
                 json!(policy_name.trim())
@@ -128,16 +136,25 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow:
                 "policyName": name,
                 "grantee": grantee_json(&grantee, rank),
             });
-            let v = api.post(&["tenants", &tenant.tenant, "grants"], &body).await?;
+            let v = api
+                .post(&["tenants", &tenant.tenant, "grants"], &body)
+                .await?;
             output::emit(out, &v, |v| {
                 if v.is_null() {
-                    format!("removed the {} grant of {}\n", policy_type.as_str(), describe(&body["grantee"]))
+                    format!(
+                        "removed the {} grant of {}\n",
+                        policy_type.as_str(),
+                        describe(&body["grantee"])
+                    )
                 } else {
                     grants_table(v)
                 }
             });
         }
-        PolicyCmd::Grants { tenant, policy_type } => {
+        PolicyCmd::Grants {
+            tenant,
+            policy_type,
+        } => {
             let q: Vec<(&str, String)> = policy_type
                 .map(|t| ("policyType", t.as_str().to_string()))
                 .into_iter()
@@ -147,7 +164,16 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow:
         }
         PolicyCmd::Effective { tenant, identity } => {
             let v = api
-                .get(&["tenants", &tenant.tenant, "users", &identity, "effectivePolicies"], &[])
+                .get(
+                    &[
+                        "tenants",
+                        &tenant.tenant,
+                        "users",
+                        &identity,
+                        "effectivePolicies",
+                    ],
+                    &[],
+                )
                 .await?;
             output::emit(out, &v, effective_table);
         }
@@ -159,7 +185,11 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow:
 pub(crate) fn describe(g: &Value) -> String {
     match g["kind"].as_str().unwrap_or("-") {
         "user" => format!("user {}", output::at(g, "identity")),
-        "group" => format!("group {} (rank {})", output::at(g, "group"), output::at(g, "rank")),
+        "group" => format!(
+            "group {} (rank {})",
+            output::at(g, "group"),
+            output::at(g, "rank")
+        ),
         k => k.to_string(),
     }
 }
@@ -168,12 +198,22 @@ fn instances_table(v: &Value) -> String {
     match v {
         Value::Array(a) if a.first().is_some_and(|x| x.get("identity").is_some()) => output::list(
             v,
-            &[("identity", "identity"), ("enabled", "enabled"), ("provider", "providerName")],
+            &[
+                ("identity", "identity"),
+                ("enabled", "enabled"),
+                ("provider", "providerName"),
+            ],
         ),
-        Value::Object(o) if o.contains_key("identity") && o.contains_key("enabled") => output::list(
-            v,
-            &[("identity", "identity"), ("enabled", "enabled"), ("provider", "providerName")],
-        ),
+        Value::Object(o) if o.contains_key("identity") && o.contains_key("enabled") => {
+            output::list(
+                v,
+                &[
+                    ("identity", "identity"),
+                    ("enabled", "enabled"),
+                    ("provider", "providerName"),
+                ],
+            )
+        }
         other => output::object(other),
     }
 }
@@ -188,7 +228,13 @@ fn grants_table(v: &Value) -> String {
     }
     let rows: Vec<Vec<String>> = items
         .iter()
-        .map(|g| vec![output::at(g, "policyType"), output::at(g, "policyName"), describe(&g["grantee"])])
+        .map(|g| {
+            vec![
+                output::at(g, "policyType"),
+                output::at(g, "policyName"),
+                describe(&g["grantee"]),
+            ]
+        })
         .collect();
     output::table(&["type", "policy", "grantee"], &rows)
 }
@@ -199,7 +245,13 @@ fn effective_table(v: &Value) -> String {
     };
     let rows: Vec<Vec<String>> = o
         .iter()
-        .map(|(t, e)| vec![t.clone(), output::at(e, "policyName"), describe(&e["source"])])
+        .map(|(t, e)| {
+            vec![
+                t.clone(),
+                output::at(e, "policyName"),
+                describe(&e["source"]),
+            ]
+        })
         .collect();
     output::table(&["type", "policy", "source"], &rows)
 }

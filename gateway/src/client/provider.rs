@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// The provider's settings; on `set` only the given ones change.
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
-pub struct ProviderFields {
+pub(crate) struct ProviderFields {
     /// The tenant key, `local@domain` (e.g. `813878896@t.plcm.vc`).
     #[arg(long)]
     tenant_key: Option<String>,
@@ -48,7 +48,7 @@ impl ProviderFields {
 }
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum ProviderCmd {
+pub(crate) enum ProviderCmd {
     /// Create a provider; its policy `<Identity>ServiceProviderEnabled` appears with it.
     New {
         #[command(flatten)]
@@ -86,7 +86,11 @@ pub enum ProviderCmd {
     },
 }
 
-pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: ProviderCmd) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    api: &Api,
+    out: OutputFormat,
+    cmd: ProviderCmd,
+) -> anyhow::Result<ExitCode> {
     let v = match cmd {
         ProviderCmd::New {
             tenant,
@@ -102,8 +106,11 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: ProviderCmd) -> anyho
             if body.get("instructionUri").is_some_and(Value::is_null) {
                 body.remove("instructionUri");
             }
-            api.post(&["tenants", &tenant.tenant, "providers"], &Value::Object(body))
-                .await?
+            api.post(
+                &["tenants", &tenant.tenant, "providers"],
+                &Value::Object(body),
+            )
+            .await?
         }
         ProviderCmd::Set {
             tenant,
@@ -112,22 +119,32 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: ProviderCmd) -> anyho
         } => {
             let body = fields.body();
             if body.is_empty() {
-                return Err(super::usage("provider set: give at least one field to change"));
+                return Err(super::usage(
+                    "provider set: give at least one field to change",
+                ));
             }
-            api.patch(&["tenants", &tenant.tenant, "providers", &identity], &Value::Object(body))
-                .await?
+            api.patch(
+                &["tenants", &tenant.tenant, "providers", &identity],
+                &Value::Object(body),
+            )
+            .await?
         }
         ProviderCmd::Get {
             tenant,
             identity: Some(id),
             ..
-        } => api.get(&["tenants", &tenant.tenant, "providers", &id], &[]).await?,
+        } => {
+            api.get(&["tenants", &tenant.tenant, "providers", &id], &[])
+                .await?
+        }
         ProviderCmd::Get { tenant, filter, .. } => {
             let q: Vec<(&str, String)> = filter.into_iter().map(|f| ("filter", f)).collect();
-            api.get(&["tenants", &tenant.tenant, "providers"], &q).await?
+            api.get(&["tenants", &tenant.tenant, "providers"], &q)
+                .await?
         }
         ProviderCmd::Remove { tenant, identity } => {
-            api.delete(&["tenants", &tenant.tenant, "providers", &identity]).await?;
+            api.delete(&["tenants", &tenant.tenant, "providers", &identity])
+                .await?;
             if out == OutputFormat::Table {
                 println!("removed provider '{identity}'");
             }
@@ -146,7 +163,10 @@ fn table(v: &Value) -> String {
             ("tenant key", "tenantKey"),
             ("aad application ids", "aadApplicationIds"),
             ("instruction uri", "instructionUri"),
-            ("guests as authenticated", "allowAppGuestJoinsAsAuthenticated"),
+            (
+                "guests as authenticated",
+                "allowAppGuestJoinsAsAuthenticated",
+            ),
         ],
     )
 }

@@ -1,13 +1,13 @@
 //! `cvi tenant new|get`.
 
+use super::List;
 use super::http::Api;
 use super::output::{self, OutputFormat};
-use super::List;
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum TenantCmd {
+pub(crate) enum TenantCmd {
     /// Create a tenant (operator).
     New {
         #[arg(long)]

@@ -28,7 +28,10 @@ fn ok(args: &[&str]) -> Cli {
 #[test]
 fn lists_split_on_semicolons_and_commas() {
     assert_eq!(split_list("a.com;b.com"), ["a.com", "b.com"]);
-    assert_eq!(split_list("a.com, b.com ;c.com"), ["a.com", "b.com", "c.com"]);
+    assert_eq!(
+        split_list("a.com, b.com ;c.com"),
+        ["a.com", "b.com", "c.com"]
+    );
     assert!(split_list("").is_empty());
     assert!(split_list(" ; ").is_empty());
     assert_eq!("x".parse::<List>(), Ok(List(vec!["x".into()])));
@@ -36,7 +39,14 @@ fn lists_split_on_semicolons_and_commas() {
 
 #[test]
 fn global_options_go_anywhere() {
-    let c = ok(&["tenant", "get", "--output", "json", "--server", "http://gw:9000"]);
+    let c = ok(&[
+        "tenant",
+        "get",
+        "--output",
+        "json",
+        "--server",
+        "http://gw:9000",
+    ]);
     assert_eq!(c.client.output, OutputFormat::Json);
     assert_eq!(c.client.server, "http://gw:9000");
     let c = ok(&["--output", "json", "tenant", "get"]);
@@ -46,7 +56,14 @@ fn global_options_go_anywhere() {
 
 #[test]
 fn tenant_new_with_domains() {
-    let c = ok(&["tenant", "new", "--name", "Contoso", "--verified-domains", "contoso.com;contoso.net"]);
+    let c = ok(&[
+        "tenant",
+        "new",
+        "--name",
+        "Contoso",
+        "--verified-domains",
+        "contoso.com;contoso.net",
+    ]);
     assert_eq!(
         c.cmd_tenant(),
         Some(tenant::TenantCmd::New {
@@ -68,10 +85,27 @@ impl Cli {
 #[test]
 fn user_booleans_and_homing() {
     let c = ok(&[
-        "user", "set", "--tenant", "T", "--identity", "bob@contoso.com", "--homing", "onPremises",
-        "--hybrid-voice", "true", "--deprovisioned", "false", "--groups", "eng;rooms",
+        "user",
+        "set",
+        "--tenant",
+        "T",
+        "--identity",
+        "bob@contoso.com",
+        "--homing",
+        "onPremises",
+        "--hybrid-voice",
+        "true",
+        "--deprovisioned",
+        "false",
+        "--groups",
+        "eng;rooms",
     ]);
-    let ClientCommand::User(user::UserCmd::Set { fields, deprovisioned, .. }) = c.cmd else {
+    let ClientCommand::User(user::UserCmd::Set {
+        fields,
+        deprovisioned,
+        ..
+    }) = c.cmd
+    else {
         panic!("user set expected");
     };
     assert_eq!(deprovisioned, Some(false));
@@ -80,9 +114,45 @@ fn user_booleans_and_homing() {
         body,
         json!({"homing": "onPremises", "hybridVoice": true, "groups": ["eng", "rooms"]})
     );
-    assert!(parse(&["user", "set", "--tenant", "T", "--identity", "b@c.com", "--homing", "on-premises"]).is_err());
-    assert!(parse(&["user", "set", "--tenant", "T", "--identity", "b@c.com", "--hybrid-voice", "yes"]).is_err());
-    assert!(parse(&["user", "new", "--tenant", "T", "--identity", "b@c.com", "--deprovisioned", "true"]).is_err());
+    assert!(
+        parse(&[
+            "user",
+            "set",
+            "--tenant",
+            "T",
+            "--identity",
+            "b@c.com",
+            "--homing",
+            "on-premises"
+        ])
+        .is_err()
+    );
+    assert!(
+        parse(&[
+            "user",
+            "set",
+            "--tenant",
+            "T",
+            "--identity",
+            "b@c.com",
+            "--hybrid-voice",
+            "yes"
+        ])
+        .is_err()
+    );
+    assert!(
+        parse(&[
+            "user",
+            "new",
+            "--tenant",
+            "T",
+            "--identity",
+            "b@c.com",
+            "--deprovisioned",
+            "true"
+        ])
+        .is_err()
+    );
 }
 
 fn fields_body(f: user::UserFields) -> serde_json::Map<String, serde_json::Value> {
@@ -93,8 +163,16 @@ fn fields_body(f: user::UserFields) -> serde_json::Map<String, serde_json::Value
 #[test]
 fn provider_set_sends_only_given_fields_and_empty_uri_clears() {
     let c = ok(&[
-        "provider", "set", "--tenant", "T", "--identity", "Polycom", "--instruction-uri", "",
-        "--allow-app-guest-joins-as-authenticated", "false",
+        "provider",
+        "set",
+        "--tenant",
+        "T",
+        "--identity",
+        "Polycom",
+        "--instruction-uri",
+        "",
+        "--allow-app-guest-joins-as-authenticated",
+        "false",
     ]);
     let ClientCommand::Provider(provider::ProviderCmd::Set { fields, .. }) = c.cmd else {
         panic!("provider set expected");
@@ -104,8 +182,18 @@ fn provider_set_sends_only_given_fields_and_empty_uri_clears() {
         json!({"instructionUri": null, "allowAppGuestJoinsAsAuthenticated": false})
     );
     let c = ok(&[
-        "provider", "new", "--tenant", "T", "--identity", "Polycom", "--tenant-key", "813878896@t.plcm.vc",
-        "--aad-application-ids", "a,b", "--instruction-uri", "https://dialin.plcm.vc/teams/",
+        "provider",
+        "new",
+        "--tenant",
+        "T",
+        "--identity",
+        "Polycom",
+        "--tenant-key",
+        "813878896@t.plcm.vc",
+        "--aad-application-ids",
+        "a,b",
+        "--instruction-uri",
+        "https://dialin.plcm.vc/teams/",
     ]);
     let ClientCommand::Provider(provider::ProviderCmd::New { fields, .. }) = c.cmd else {
         panic!("provider new expected");
@@ -119,20 +207,38 @@ fn provider_set_sends_only_given_fields_and_empty_uri_clears() {
 
 #[test]
 fn policy_grant_needs_exactly_one_grantee() {
-    let base = ["policy", "grant", "--tenant", "T", "--policy-name", "PolycomServiceProviderEnabled"];
+    let base = [
+        "policy",
+        "grant",
+        "--tenant",
+        "T",
+        "--policy-name",
+        "PolycomServiceProviderEnabled",
+    ];
     let with = |extra: &[&str]| parse(&[&base[..], extra].concat());
     assert!(with(&[]).is_err(), "a grantee is required");
     assert!(with(&["--identity", "a@b.com", "--global"]).is_err());
     assert!(with(&["--group", "eng"]).is_err(), "a group needs a rank");
-    assert!(with(&["--identity", "a@b.com", "--rank", "1"]).is_err(), "rank only with a group");
+    assert!(
+        with(&["--identity", "a@b.com", "--rank", "1"]).is_err(),
+        "rank only with a group"
+    );
     let grantee = |extra: &[&str]| match with(extra).map(|c| c.cmd) {
-        Ok(ClientCommand::Policy(policy::PolicyCmd::Grant { grantee, rank, policy_type, .. })) => {
+        Ok(ClientCommand::Policy(policy::PolicyCmd::Grant {
+            grantee,
+            rank,
+            policy_type,
+            ..
+        })) => {
             assert_eq!(policy_type, policy::PolicyType::VideoInterop);
             policy::grantee_json(&grantee, rank)
         }
         other => panic!("{extra:?}: {other:?}"),
     };
-    assert_eq!(grantee(&["--identity", "a@b.com"]), json!({"kind": "user", "identity": "a@b.com"}));
+    assert_eq!(
+        grantee(&["--identity", "a@b.com"]),
+        json!({"kind": "user", "identity": "a@b.com"})
+    );
     assert_eq!(
         grantee(&["--group", "eng", "--rank", "2"]),
         json!({"kind": "group", "group": "eng", "rank": 2})
@@ -141,16 +247,30 @@ fn policy_grant_needs_exactly_one_grantee() {
     let c = ok(&["policy", "get", "--tenant", "T", "--type", "teamsInterop"]);
     assert!(matches!(
         c.cmd,
-        ClientCommand::Policy(policy::PolicyCmd::Get { policy_type: policy::PolicyType::TeamsInterop, .. })
+        ClientCommand::Policy(policy::PolicyCmd::Get {
+            policy_type: policy::PolicyType::TeamsInterop,
+            ..
+        })
     ));
 }
 
 #[test]
 fn meeting_new_defaults_and_lists() {
     let c = ok(&[
-        "meeting", "new", "--tenant", "T", "--organizer", "alice@contoso.com", "--subject", "Weekly sync",
-        "--lobby-bypass", "organizersOnly", "--trusted-subnets", "10.0.0.0/8;192.0.2.0/24",
-        "--allow-anonymous-join", "false",
+        "meeting",
+        "new",
+        "--tenant",
+        "T",
+        "--organizer",
+        "alice@contoso.com",
+        "--subject",
+        "Weekly sync",
+        "--lobby-bypass",
+        "organizersOnly",
+        "--trusted-subnets",
+        "10.0.0.0/8;192.0.2.0/24",
+        "--allow-anonymous-join",
+        "false",
     ]);
     let ClientCommand::Meeting(meeting::MeetingCmd::New(m)) = c.cmd else {
         panic!("meeting new expected");
@@ -166,10 +286,34 @@ fn meeting_new_defaults_and_lists() {
     assert_eq!(b["allowAnonymousJoin"], false);
     assert_eq!(b["trustedSubnets"], json!(["10.0.0.0/8", "192.0.2.0/24"]));
     assert!(b.get("expiryDateTime").is_none());
-    assert!(parse(&["meeting", "new", "--tenant", "T", "--organizer", "a@b.com", "--subject", "s", "--start", "tomorrow"]).is_err());
+    assert!(
+        parse(&[
+            "meeting",
+            "new",
+            "--tenant",
+            "T",
+            "--organizer",
+            "a@b.com",
+            "--subject",
+            "s",
+            "--start",
+            "tomorrow"
+        ])
+        .is_err()
+    );
     let c = ok(&[
-        "meeting", "new", "--tenant", "T", "--organizer", "a@b.com", "--subject", "s",
-        "--start", "2025-03-01T10:00:00+01:00", "--end", "2025-03-01T08:00:00Z",
+        "meeting",
+        "new",
+        "--tenant",
+        "T",
+        "--organizer",
+        "a@b.com",
+        "--subject",
+        "s",
+        "--start",
+        "2025-03-01T10:00:00+01:00",
+        "--end",
+        "2025-03-01T08:00:00Z",
     ]);
     let ClientCommand::Meeting(meeting::MeetingCmd::New(m)) = c.cmd else {
         panic!("meeting new expected");
@@ -180,13 +324,42 @@ fn meeting_new_defaults_and_lists() {
 #[test]
 fn meeting_get_needs_one_id() {
     assert!(parse(&["meeting", "get", "--tenant", "T"]).is_err());
-    assert!(parse(&["meeting", "get", "--tenant", "T", "--id", "x", "--video-id", "0179206841"]).is_err());
-    assert!(parse(&["meeting", "get", "--tenant", "T", "--video-id", "0179206841"]).is_ok());
+    assert!(
+        parse(&[
+            "meeting",
+            "get",
+            "--tenant",
+            "T",
+            "--id",
+            "x",
+            "--video-id",
+            "0179206841"
+        ])
+        .is_err()
+    );
+    assert!(
+        parse(&[
+            "meeting",
+            "get",
+            "--tenant",
+            "T",
+            "--video-id",
+            "0179206841"
+        ])
+        .is_ok()
+    );
 }
 
 #[test]
 fn explain_body() {
-    let c = ok(&["explain", "--source-address", "192.0.2.7", "--from", "sip:room@x.com", "813878896@t.plcm.vc"]);
+    let c = ok(&[
+        "explain",
+        "--source-address",
+        "192.0.2.7",
+        "--from",
+        "sip:room@x.com",
+        "813878896@t.plcm.vc",
+    ]);
     let ClientCommand::Explain(a) = c.cmd else {
         panic!("explain expected");
     };
@@ -225,7 +398,14 @@ fn explain_renders_checks_and_exit_codes() {
 
 #[test]
 fn federation_flags_and_merge() {
-    let c = ok(&["federation", "config", "set", "--tenant", "T", "--enable-acs-users"]);
+    let c = ok(&[
+        "federation",
+        "config",
+        "set",
+        "--tenant",
+        "T",
+        "--enable-acs-users",
+    ]);
     let ClientCommand::Federation(federation::FederationCmd::Config(federation::ConfigCmd::Set {
         enable_acs_users,
         allowed_acs_resources,
@@ -241,16 +421,30 @@ fn federation_flags_and_merge() {
         json!({"enableAcsUsers": true, "allowedAcsResources": ["r1"]})
     );
     assert_eq!(
-        federation::merge_config(&cur, Some(false), Some(List(vec!["r2".into(), "r3".into()]))),
+        federation::merge_config(
+            &cur,
+            Some(false),
+            Some(List(vec!["r2".into(), "r3".into()]))
+        ),
         json!({"enableAcsUsers": false, "allowedAcsResources": ["r2", "r3"]})
     );
-    let c = ok(&["federation", "config", "set", "--tenant", "T", "--enable-acs-users", "false"]);
+    let c = ok(&[
+        "federation",
+        "config",
+        "set",
+        "--tenant",
+        "T",
+        "--enable-acs-users",
+        "false",
+    ]);
     assert!(matches!(
         c.cmd,
-        ClientCommand::Federation(federation::FederationCmd::Config(federation::ConfigCmd::Set {
-            enable_acs_users: Some(false),
-            ..
-        }))
+        ClientCommand::Federation(federation::FederationCmd::Config(
+            federation::ConfigCmd::Set {
+                enable_acs_users: Some(false),
+                ..
+            }
+        ))
     ));
 }
 
@@ -259,18 +453,48 @@ fn other_verbs_parse() {
     for args in [
         &["consent", "grant", "--tenant", "T", "--app-id", "x"][..],
         &["consent", "revoke", "--tenant", "T", "--app-id", "x"],
-        &["interop", "route", "--tenant", "T", "--user", "a@b.com", "--from", "sfb"],
-        &["federation", "check", "--tenant", "T", "--user", "a@b.com", "--resource", "r"],
+        &[
+            "interop", "route", "--tenant", "T", "--user", "a@b.com", "--from", "sfb",
+        ],
+        &[
+            "federation",
+            "check",
+            "--tenant",
+            "T",
+            "--user",
+            "a@b.com",
+            "--resource",
+            "r",
+        ],
         &["token", "new", "--tenant", "T", "--name", "ci"],
         &["audit", "--limit", "5"],
-        &["policy", "effective", "--tenant", "T", "--identity", "a@b.com"],
+        &[
+            "policy",
+            "effective",
+            "--tenant",
+            "T",
+            "--identity",
+            "a@b.com",
+        ],
         &["group", "new", "--tenant", "T", "--name", "eng"],
         &["provider", "get", "--tenant", "T", "--filter", "^Poly"],
-        &["provider", "remove", "--tenant", "T", "--identity", "Polycom"],
+        &[
+            "provider",
+            "remove",
+            "--tenant",
+            "T",
+            "--identity",
+            "Polycom",
+        ],
     ] {
         ok(args);
     }
-    assert!(parse(&["interop", "route", "--tenant", "T", "--user", "a@b.com", "--from", "skype"]).is_err());
+    assert!(
+        parse(&[
+            "interop", "route", "--tenant", "T", "--user", "a@b.com", "--from", "skype"
+        ])
+        .is_err()
+    );
 }
 
 #[test]
@@ -288,14 +512,26 @@ fn tables_are_aligned_without_trailing_spaces() {
          Polycom   813878896@t.plcm.vc\n\
          X         -\n"
     );
-    let v = json!([{"identity": "Polycom", "aadApplicationIds": ["a", "b"], "instructionUri": null}]);
+    let v =
+        json!([{"identity": "Polycom", "aadApplicationIds": ["a", "b"], "instructionUri": null}]);
     assert_eq!(
-        output::list(&v, &[("identity", "identity"), ("apps", "aadApplicationIds"), ("uri", "instructionUri")]),
+        output::list(
+            &v,
+            &[
+                ("identity", "identity"),
+                ("apps", "aadApplicationIds"),
+                ("uri", "instructionUri")
+            ]
+        ),
         "IDENTITY  APPS  URI\nPolycom   a;b   -\n"
     );
     assert_eq!(output::list(&json!([]), &[("a", "a")]), "(none)\n");
     assert_eq!(
-        output::kv(&[("id", Some("1".into())), ("skipped", None), ("subject", Some("s".into()))]),
+        output::kv(&[
+            ("id", Some("1".into())),
+            ("skipped", None),
+            ("subject", Some("s".into()))
+        ]),
         "id:      1\nsubject: s\n"
     );
 }
@@ -311,7 +547,12 @@ fn meeting_shows_the_invite_block() {
     });
     let s = meeting::show(&m);
     assert!(s.contains("vtc conference id: 0179206841\n"), "{s}");
-    assert!(s.contains("direct dial:       813878896.0179206841@t.plcm.vc  0179206841.813878896@t.plcm.vc\n"), "{s}");
+    assert!(
+        s.contains(
+            "direct dial:       813878896.0179206841@t.plcm.vc  0179206841.813878896@t.plcm.vc\n"
+        ),
+        "{s}"
+    );
     assert!(s.ends_with("\nJoin with a video conferencing device\n813878896@t.plcm.vc VTC Conference ID: 0179206841\n"), "{s}");
 }
 
@@ -326,28 +567,61 @@ fn problem_details_name_the_field() {
         http::problem_message(reqwest::StatusCode::UNAUTHORIZED, b"", false),
         "401 Unauthorized — give a token with --token or CVI_TOKEN"
     );
-    let e = http::ApiError { status: Some(404), message: String::new() };
+    let e = http::ApiError {
+        status: Some(404),
+        message: String::new(),
+    };
     assert_eq!(e.exit_code(), 2);
-    let e = http::ApiError { status: Some(503), message: String::new() };
+    let e = http::ApiError {
+        status: Some(503),
+        message: String::new(),
+    };
     assert_eq!(e.exit_code(), 1);
-    let e = http::ApiError { status: None, message: String::new() };
+    let e = http::ApiError {
+        status: None,
+        message: String::new(),
+    };
     assert_eq!(e.exit_code(), 1);
 }
 
 #[test]
 fn urls_encode_segments_and_filters() {
-    let opts = ClientOpts { server: "http://127.0.0.1:8080/".into(), token: None, output: OutputFormat::Table };
+    let opts = ClientOpts {
+        server: "http://127.0.0.1:8080/".into(),
+        token: None,
+        output: OutputFormat::Table,
+    };
     let api = match http::Api::new(&opts) {
         Ok(a) => a,
         Err(e) => panic!("{e}"),
     };
     assert_eq!(
-        api.url(&["tenants", "Contoso Ltd", "users", "alice@contoso.com"], &[]).as_str(),
+        api.url(
+            &["tenants", "Contoso Ltd", "users", "alice@contoso.com"],
+            &[]
+        )
+        .as_str(),
         "http://127.0.0.1:8080/api/v1/tenants/Contoso%20Ltd/users/alice@contoso.com"
     );
-    let u = api.url(&["onlineMeetings"], &[("$filter", "VideoTeleconferenceId eq '0179206841'".into())]);
-    let pairs: Vec<(String, String)> = u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    assert_eq!(pairs, [("$filter".to_string(), "VideoTeleconferenceId eq '0179206841'".to_string())]);
-    let bad = ClientOpts { server: "127.0.0.1:8080".into(), token: None, output: OutputFormat::Table };
+    let u = api.url(
+        &["onlineMeetings"],
+        &[("$filter", "VideoTeleconferenceId eq '0179206841'".into())],
+    );
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [(
+            "$filter".to_string(),
+            "VideoTeleconferenceId eq '0179206841'".to_string()
+        )]
+    );
+    let bad = ClientOpts {
+        server: "127.0.0.1:8080".into(),
+        token: None,
+        output: OutputFormat::Table,
+    };
     assert!(http::Api::new(&bad).is_err());
 }

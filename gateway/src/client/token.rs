@@ -7,7 +7,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum TokenCmd {
+pub(crate) enum TokenCmd {
     /// Issue a tenant-admin token for one tenant (operator). The token is shown once.
     New {
         #[command(flatten)]
@@ -21,7 +21,10 @@ pub enum TokenCmd {
 pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
     let TokenCmd::New { tenant, name } = cmd;
     let v = api
-        .post(&["tenants", &tenant.tenant, "tokens"], &json!({ "name": name }))
+        .post(
+            &["tenants", &tenant.tenant, "tokens"],
+            &json!({ "name": name }),
+        )
         .await?;
     output::emit(out, &v, |v| {
         output::kv(&[

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use std::process::ExitCode;
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Homing {
+pub(crate) enum Homing {
     #[value(name = "online")]
     Online,
     #[value(name = "onPremises")]
@@ -25,7 +25,7 @@ impl Homing {
 
 /// The fields `new` and `set` share.
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
-pub struct UserFields {
+pub(crate) struct UserFields {
     #[arg(long)]
     display_name: Option<String>,
     /// Group names, `g1;g2` (`''` for none).
@@ -62,7 +62,7 @@ pub(crate) fn fields_body_for_tests(f: UserFields) -> Map<String, Value> {
 }
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
-pub enum UserCmd {
+pub(crate) enum UserCmd {
     /// Create a user.
     New {
         #[command(flatten)]
@@ -104,7 +104,8 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: UserCmd) -> anyhow::R
             let mut body = Map::new();
             body.insert("userPrincipalName".into(), json!(identity));
             let body = Value::Object(fields.into_body(body));
-            api.post(&["tenants", &tenant.tenant, "users"], &body).await?
+            api.post(&["tenants", &tenant.tenant, "users"], &body)
+                .await?
         }
         UserCmd::Set {
             tenant,
@@ -119,13 +120,19 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: UserCmd) -> anyhow::R
             if body.is_empty() {
                 return Err(super::usage("user set: give at least one field to change"));
             }
-            api.patch(&["tenants", &tenant.tenant, "users", &identity], &Value::Object(body))
-                .await?
+            api.patch(
+                &["tenants", &tenant.tenant, "users", &identity],
+                &Value::Object(body),
+            )
+            .await?
         }
         UserCmd::Get {
             tenant,
             identity: Some(id),
-        } => api.get(&["tenants", &tenant.tenant, "users", &id], &[]).await?,
+        } => {
+            api.get(&["tenants", &tenant.tenant, "users", &id], &[])
+                .await?
+        }
         UserCmd::Get {
             tenant,
             identity: None,

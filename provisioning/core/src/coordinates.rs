@@ -111,7 +111,11 @@ mod tests {
              813878896@t.plcm.vc VTC Conference ID: 0179206841\n\
              Alternate VTC dialing instructions <https://dialin.plcm.vc/teams/?key=813878896&conf=0179206841>\n"
         );
-        assert!(c.join_information.html.contains("key=813878896&amp;conf=0179206841"));
+        assert!(
+            c.join_information
+                .html
+                .contains("key=813878896&amp;conf=0179206841")
+        );
         assert_eq!(
             c.direct_dial_strings,
             [

@@ -48,7 +48,10 @@ impl Snapshot {
     pub fn add_provider(&mut self, p: Provider) {
         self.providers_by_key
             .insert(p.tenant_key.to_ascii_lowercase(), p.clone());
-        self.providers_by_tenant.entry(p.tenant_id).or_default().push(p);
+        self.providers_by_tenant
+            .entry(p.tenant_id)
+            .or_default()
+            .push(p);
     }
     pub fn add_user(&mut self, u: User) {
         self.users
@@ -112,14 +115,20 @@ pub struct TraceStep {
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum Trust {
     /// Authenticated by transport evidence (TLS domain or trusted subnet).
-    Trusted { evidence: String },
+    Trusted {
+        evidence: String,
+    },
     /// A guest the provider is allowed to join as authenticated (AllowAppGuestJoinsAsAuthenticated).
     AppAuthenticated,
     Guest,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum Outcome {
     Ivr {
         tenant_id: Uuid,
@@ -167,7 +176,13 @@ impl Tracer {
             detail: detail.into(),
         });
     }
-    fn reject(mut self, check: Check, status: u16, reason: &str, detail: impl Into<String>) -> Decision {
+    fn reject(
+        mut self,
+        check: Check,
+        status: u16,
+        reason: &str,
+        detail: impl Into<String>,
+    ) -> Decision {
         self.trace.push(TraceStep {
             check,
             passed: false,
@@ -189,7 +204,14 @@ pub fn decide(snap: &Snapshot, request_uri: &str, caller: &Caller, now: DateTime
     let mut t = Tracer { trace: Vec::new() };
     let uri = match dial::parse_sip_uri(request_uri) {
         Ok(u) => u,
-        Err(e) => return t.reject(Check::RequestUri, 404, "Not Found", format!("request-URI unreadable: {e}")),
+        Err(e) => {
+            return t.reject(
+                Check::RequestUri,
+                404,
+                "Not Found",
+                format!("request-URI unreadable: {e}"),
+            );
+        }
     };
     t.pass(Check::RequestUri, "sip URI");
     if !snap.served_domains.iter().any(|d| *d == uri.host) {
@@ -202,7 +224,12 @@ pub fn decide(snap: &Snapshot, request_uri: &str, caller: &Caller, now: DateTime
     }
     t.pass(Check::DomainServed, format!("'{}' is served", uri.host));
     let Some(user) = uri.user.as_deref() else {
-        return t.reject(Check::DialString, 404, "Not Found", "the request-URI has no user part");
+        return t.reject(
+            Check::DialString,
+            404,
+            "Not Found",
+            "the request-URI has no user part",
+        );
     };
     let dial = match dial::parse_dial_string(user, &uri.host) {
         Ok(d) => d,
@@ -212,7 +239,12 @@ pub fn decide(snap: &Snapshot, request_uri: &str, caller: &Caller, now: DateTime
         DialString::Ivr(key) => {
             t.pass(Check::DialString, "key@domain: IVR");
             let Some(p) = snap.provider(&key.to_string()) else {
-                return t.reject(Check::TenantKeyKnown, 404, "Not Found", "no provider has this tenant key");
+                return t.reject(
+                    Check::TenantKeyKnown,
+                    404,
+                    "Not Found",
+                    "no provider has this tenant key",
+                );
             };
             t.pass(Check::TenantKeyKnown, format!("provider '{}'", p.identity));
             Decision {
@@ -229,15 +261,29 @@ pub fn decide(snap: &Snapshot, request_uri: &str, caller: &Caller, now: DateTime
                 .iter()
                 .filter_map(|c| snap.provider(&c.key.to_string()).map(|p| (c, p)))
                 .collect();
-            let forms = if cands.len() == 2 { "key.conf or conf.key" } else if cands[0].order == Order::KeyConf { "key.conf" } else { "conf.key" };
+            let forms = if cands.len() == 2 {
+                "key.conf or conf.key"
+            } else if cands[0].order == Order::KeyConf {
+                "key.conf"
+            } else {
+                "conf.key"
+            };
             t.pass(Check::DialString, format!("direct dial ({forms})"));
             // When both readings name a real tenant key, the one with a meeting wins; then key.conf.
             let chosen = known
                 .iter()
-                .find(|(c, p)| snap.meetings.contains_key(&(p.tenant_id, c.conference_id.clone())))
+                .find(|(c, p)| {
+                    snap.meetings
+                        .contains_key(&(p.tenant_id, c.conference_id.clone()))
+                })
                 .or_else(|| known.first());
             let Some(&(cand, provider)) = chosen else {
-                return t.reject(Check::TenantKeyKnown, 404, "Not Found", "no provider has this tenant key");
+                return t.reject(
+                    Check::TenantKeyKnown,
+                    404,
+                    "Not Found",
+                    "no provider has this tenant key",
+                );
             };
             let order = match cand.order {
                 Order::KeyConf => "key.conf",
@@ -266,7 +312,12 @@ fn join(
     t.pass(Check::ConferenceIdValid, "10 digits, check digit correct");
     let tenant_id = provider.tenant_id;
     let Some(meeting) = snap.meetings.get(&(tenant_id, cand.conference_id.clone())) else {
-        return t.reject(Check::MeetingFound, 404, "Not Found", "no meeting of this tenant has this conference ID");
+        return t.reject(
+            Check::MeetingFound,
+            404,
+            "Not Found",
+            "no meeting of this tenant has this conference ID",
+        );
     };
     t.pass(Check::MeetingFound, format!("meeting {}", meeting.id));
     if now >= meeting.expires_at {
@@ -277,17 +328,34 @@ fn join(
             format!("the meeting expired at {}", meeting.expires_at.to_rfc3339()),
         );
     }
-    t.pass(Check::NotExpired, format!("expires at {}", meeting.expires_at.to_rfc3339()));
+    t.pass(
+        Check::NotExpired,
+        format!("expires at {}", meeting.expires_at.to_rfc3339()),
+    );
     let organizer = snap
         .users
         .get(&(tenant_id, meeting.organizer.to_ascii_lowercase()))
         .filter(|u| !u.deprovisioned);
     let Some(organizer) = organizer else {
-        return t.reject(Check::OrganizerProvisioned, 403, "Forbidden", "the organizer is deprovisioned or unknown");
+        return t.reject(
+            Check::OrganizerProvisioned,
+            403,
+            "Forbidden",
+            "the organizer is deprovisioned or unknown",
+        );
     };
     t.pass(Check::OrganizerProvisioned, "organizer provisioned");
-    let grants = snap.grants.get(&tenant_id).map(Vec::as_slice).unwrap_or_default();
-    let eff = video_policy::effective(grants, PolicyType::VideoInterop, organizer, video_policy::GLOBAL);
+    let grants = snap
+        .grants
+        .get(&tenant_id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let eff = video_policy::effective(
+        grants,
+        PolicyType::VideoInterop,
+        organizer,
+        video_policy::GLOBAL,
+    );
     let tenant_providers = snap
         .providers_by_tenant
         .get(&tenant_id)
@@ -303,7 +371,10 @@ fn join(
     match enabled {
         Some(p) if p.identity == provider.identity => t.pass(
             Check::PolicyEnablesProvider,
-            format!("organizer's effective policy {} ({source})", eff.policy_name),
+            format!(
+                "organizer's effective policy {} ({source})",
+                eff.policy_name
+            ),
         ),
         _ => {
             return t.reject(
@@ -323,7 +394,10 @@ fn join(
             .is_some_and(Consent::is_complete)
     });
     match consent {
-        Some(app) => t.pass(Check::TenantConsent, format!("tenant consented to application {app}")),
+        Some(app) => t.pass(
+            Check::TenantConsent,
+            format!("tenant consented to application {app}"),
+        ),
         None => {
             return t.reject(
                 Check::TenantConsent,
@@ -345,22 +419,27 @@ fn join(
                 "anonymous join is off and the caller is not trusted",
             );
         }
-        (Trust::Trusted { evidence }, false) => t.pass(Check::AnonymousJoin, format!("trusted caller ({evidence})")),
+        (Trust::Trusted { evidence }, false) => {
+            t.pass(Check::AnonymousJoin, format!("trusted caller ({evidence})"))
+        }
         (Trust::AppAuthenticated, false) => t.pass(
             Check::AnonymousJoin,
             "provider joins guests as authenticated",
         ),
     }
     let from_invited = dial::parse_sip_uri(&caller.from).ok().is_some_and(|f| {
-        settings.invited_rooms.iter().any(|r| {
-            dial::parse_sip_uri(r).is_ok_and(|r| r.user == f.user && r.host == f.host)
-        })
+        settings
+            .invited_rooms
+            .iter()
+            .any(|r| dial::parse_sip_uri(r).is_ok_and(|r| r.user == f.user && r.host == f.host))
     });
     let authenticated = !matches!(trust, Trust::Guest);
     let bypass = match settings.lobby_bypass {
         LobbyBypass::Everyone => true,
         LobbyBypass::Organization => authenticated,
-        LobbyBypass::Invited => matches!(trust, Trust::AppAuthenticated) || (authenticated && from_invited),
+        LobbyBypass::Invited => {
+            matches!(trust, Trust::AppAuthenticated) || (authenticated && from_invited)
+        }
         LobbyBypass::OrganizersOnly => false,
     };
     t.pass(
@@ -368,7 +447,11 @@ fn join(
         format!(
             "lobbyBypass={}: {}",
             settings.lobby_bypass.as_str(),
-            if bypass { "bypasses the lobby" } else { "waits in the lobby" }
+            if bypass {
+                "bypasses the lobby"
+            } else {
+                "waits in the lobby"
+            }
         ),
     );
     Decision {
@@ -385,11 +468,20 @@ fn join(
     }
 }
 
-fn trust_of(tenant: Option<&Tenant>, meeting: &Meeting, provider: &Provider, caller: &Caller) -> Trust {
+fn trust_of(
+    tenant: Option<&Tenant>,
+    meeting: &Meeting,
+    provider: &Provider,
+    caller: &Caller,
+) -> Trust {
     if let Some(d) = caller.tls_peer_domain.as_deref() {
         let d = d.to_ascii_lowercase();
         let verified = tenant.is_some_and(|t| t.verified_domains.iter().any(|v| *v == d));
-        let listed = meeting.settings.trusted_tls_domains.iter().any(|v| v.eq_ignore_ascii_case(&d));
+        let listed = meeting
+            .settings
+            .trusted_tls_domains
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(&d));
         if verified || listed {
             return Trust::Trusted {
                 evidence: format!("TLS peer {d}"),
@@ -397,7 +489,12 @@ fn trust_of(tenant: Option<&Tenant>, meeting: &Meeting, provider: &Provider, cal
         }
     }
     if let Some(ip) = caller.source_address {
-        if let Some(net) = meeting.settings.trusted_subnets.iter().find(|n| n.contains(&ip)) {
+        if let Some(net) = meeting
+            .settings
+            .trusted_subnets
+            .iter()
+            .find(|n| n.contains(&ip))
+        {
             return Trust::Trusted {
                 evidence: format!("source in {net}"),
             };

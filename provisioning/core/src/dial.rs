@@ -53,7 +53,10 @@ pub fn parse_sip_uri(input: &str) -> Result<SipUri, &'static str> {
         (host.to_string(), port)
     } else {
         match hostport.split_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().map_err(|_| "bad port")?)),
+            Some((h, p)) => (
+                h.to_string(),
+                Some(p.parse::<u16>().map_err(|_| "bad port")?),
+            ),
             None => (hostport.to_string(), None),
         }
     };
@@ -208,7 +211,8 @@ mod tests {
                 TenantKey::parse("813878896@t.plcm.vc").expect("key")
             ))
         );
-        let DialString::Direct(c) = parse_dial_string("813878896.0179206841", "t.plcm.vc").expect("ok")
+        let DialString::Direct(c) =
+            parse_dial_string("813878896.0179206841", "t.plcm.vc").expect("ok")
         else {
             panic!("direct expected")
         };
@@ -218,7 +222,8 @@ mod tests {
         assert_eq!(c[0].key.local(), "813878896");
         assert_eq!(c[1].order, Order::ConfKey);
         assert_eq!(c[1].key.local(), "0179206841");
-        let DialString::Direct(c) = parse_dial_string("0179206841.acme", "x.com").expect("ok") else {
+        let DialString::Direct(c) = parse_dial_string("0179206841.acme", "x.com").expect("ok")
+        else {
             panic!("direct expected")
         };
         assert_eq!(c.len(), 1);

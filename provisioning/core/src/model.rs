@@ -253,8 +253,7 @@ pub fn validate_domain(d: &str) -> Result<String, String> {
 pub fn validate_identity(s: &str) -> Result<(), FieldError> {
     let ok = !s.is_empty()
         && s.len() <= 64
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     if ok {
         Ok(())

@@ -68,7 +68,10 @@ pub struct Grant {
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum GrantSource {
     User,
-    Group { group: String, rank: u32 },
+    Group {
+        group: String,
+        rank: u32,
+    },
     Global,
     /// No grant at all: the type's built-in default.
     Default,
@@ -83,13 +86,20 @@ pub struct Effective {
 
 /// The effective policy of `policy_type` for `user`, from the tenant's grants.
 /// Group ties on rank (which the store forbids) break by group name for determinism.
-pub fn effective(grants: &[Grant], policy_type: PolicyType, user: &User, default: &str) -> Effective {
+pub fn effective(
+    grants: &[Grant],
+    policy_type: PolicyType,
+    user: &User,
+    default: &str,
+) -> Effective {
     let of_type = grants.iter().filter(|g| g.policy_type == policy_type);
     let mut best_group: Option<(&str, u32, &str)> = None;
     let mut global: Option<&str> = None;
     for g in of_type {
         match &g.grantee {
-            Grantee::User { identity } if identity.eq_ignore_ascii_case(&user.user_principal_name) => {
+            Grantee::User { identity }
+                if identity.eq_ignore_ascii_case(&user.user_principal_name) =>
+            {
                 return Effective {
                     policy_name: g.policy_name.clone(),
                     source: GrantSource::User,
@@ -287,7 +297,12 @@ mod tests {
                 "ServiceProviderDisabled",
             ),
         ];
-        let e = effective(&grants, PolicyType::VideoInterop, &user(&["eng", "rooms"]), GLOBAL);
+        let e = effective(
+            &grants,
+            PolicyType::VideoInterop,
+            &user(&["eng", "rooms"]),
+            GLOBAL,
+        );
         assert_eq!(e.policy_name, "PexipServiceProviderEnabled");
         assert_eq!(
             e.source,

@@ -23,7 +23,9 @@ struct World {
 }
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).single().expect("time")
+    Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
+        .single()
+        .expect("time")
 }
 
 fn world() -> World {
@@ -126,7 +128,10 @@ fn rejected_at(d: &Decision) -> (u16, Check) {
 fn join_of(d: &Decision) -> (Order, Trust, bool) {
     match &d.outcome {
         Outcome::Join {
-            order, trust, lobby, ..
+            order,
+            trust,
+            lobby,
+            ..
         } => (*order, trust.clone(), *lobby),
         o => panic!("expected a join, got {o:?}\n{:#?}", d.trace),
     }
@@ -162,7 +167,10 @@ fn ambiguous_reading_prefers_the_real_tenant_key() {
 #[test]
 fn unreadable_request_uri_is_404() {
     let w = world();
-    assert_eq!(rejected_at(&w.dial("tel:+15551234")), (404, Check::RequestUri));
+    assert_eq!(
+        rejected_at(&w.dial("tel:+15551234")),
+        (404, Check::RequestUri)
+    );
 }
 
 #[test]
@@ -175,8 +183,14 @@ fn unknown_domain_is_404() {
 #[test]
 fn bad_dial_string_is_404() {
     let w = world();
-    assert_eq!(rejected_at(&w.dial("sip:a.b.c@t.plcm.vc")), (404, Check::DialString));
-    assert_eq!(rejected_at(&w.dial("sip:t.plcm.vc")), (404, Check::DialString));
+    assert_eq!(
+        rejected_at(&w.dial("sip:a.b.c@t.plcm.vc")),
+        (404, Check::DialString)
+    );
+    assert_eq!(
+        rejected_at(&w.dial("sip:t.plcm.vc")),
+        (404, Check::DialString)
+    );
 }
 
 #[test]
@@ -184,7 +198,10 @@ fn unknown_key_is_404() {
     let w = world();
     let d = w.dial(&format!("sip:999999999.{}@t.plcm.vc", w.vtc));
     assert_eq!(rejected_at(&d), (404, Check::TenantKeyKnown));
-    assert_eq!(rejected_at(&w.dial("sip:999999999@t.plcm.vc")), (404, Check::TenantKeyKnown));
+    assert_eq!(
+        rejected_at(&w.dial("sip:999999999@t.plcm.vc")),
+        (404, Check::TenantKeyKnown)
+    );
 }
 
 #[test]
@@ -226,14 +243,20 @@ fn meeting_of_another_tenant_is_not_found() {
 fn expired_meeting_is_404() {
     let mut w = world();
     w.meeting.expires_at = now();
-    assert_eq!(rejected_at(&w.dial(&w.key_conf())), (404, Check::NotExpired));
+    assert_eq!(
+        rejected_at(&w.dial(&w.key_conf())),
+        (404, Check::NotExpired)
+    );
 }
 
 #[test]
 fn deprovisioned_organizer_is_403() {
     let mut w = world();
     w.organizer.deprovisioned = true;
-    assert_eq!(rejected_at(&w.dial(&w.key_conf())), (403, Check::OrganizerProvisioned));
+    assert_eq!(
+        rejected_at(&w.dial(&w.key_conf())),
+        (403, Check::OrganizerProvisioned)
+    );
 }
 
 #[test]
@@ -257,7 +280,10 @@ fn policy_for_another_provider_is_403() {
         allow_app_guest_joins_as_authenticated: false,
     });
     w.grants[0].policy_name = "PexipServiceProviderEnabled".into();
-    assert_eq!(rejected_at(&w.dial(&w.key_conf())), (403, Check::PolicyEnablesProvider));
+    assert_eq!(
+        rejected_at(&w.dial(&w.key_conf())),
+        (403, Check::PolicyEnablesProvider)
+    );
 }
 
 #[test]
@@ -282,26 +308,38 @@ fn group_and_global_grants_enable() {
         },
         policy_name: "ServiceProviderDisabled".into(),
     });
-    assert_eq!(rejected_at(&w.dial(&w.key_conf())), (403, Check::PolicyEnablesProvider));
+    assert_eq!(
+        rejected_at(&w.dial(&w.key_conf())),
+        (403, Check::PolicyEnablesProvider)
+    );
 }
 
 #[test]
 fn missing_or_partial_consent_is_403() {
     let mut w = world();
     w.consent = None;
-    assert_eq!(rejected_at(&w.dial(&w.key_conf())), (403, Check::TenantConsent));
+    assert_eq!(
+        rejected_at(&w.dial(&w.key_conf())),
+        (403, Check::TenantConsent)
+    );
     let mut w = world();
     if let Some(c) = w.consent.as_mut() {
         c.permissions.retain(|p| p != "Calls.AccessMedia.All");
     }
-    assert_eq!(rejected_at(&w.dial(&w.key_conf())), (403, Check::TenantConsent));
+    assert_eq!(
+        rejected_at(&w.dial(&w.key_conf())),
+        (403, Check::TenantConsent)
+    );
 }
 
 #[test]
 fn anonymous_join_off_rejects_guests_admits_trusted() {
     let mut w = world();
     w.meeting.settings.allow_anonymous_join = false;
-    assert_eq!(rejected_at(&w.dial(&w.key_conf())), (403, Check::AnonymousJoin));
+    assert_eq!(
+        rejected_at(&w.dial(&w.key_conf())),
+        (403, Check::AnonymousJoin)
+    );
     // TLS peer in a verified domain of the tenant.
     let tls = Caller {
         from: "sip:room@contoso.com".into(),
@@ -318,7 +356,10 @@ fn anonymous_join_off_rejects_guests_admits_trusted() {
         source_address: Some("10.1.2.3".parse().expect("ip")),
         tls_peer_domain: None,
     };
-    assert!(matches!(join_of(&w.dial_as(&w.key_conf(), &lan)).1, Trust::Trusted { .. }));
+    assert!(matches!(
+        join_of(&w.dial_as(&w.key_conf(), &lan)).1,
+        Trust::Trusted { .. }
+    ));
     // The provider's AllowAppGuestJoinsAsAuthenticated.
     w.provider.allow_app_guest_joins_as_authenticated = true;
     let (_, trust, lobby) = join_of(&w.dial(&w.key_conf()));
@@ -348,7 +389,10 @@ fn lobby_rules() {
     assert!(lobby(&w, &trusted), "trusted but not invited");
     w.meeting.settings.invited_rooms = vec!["sip:room@rooms.contoso.com".into()];
     assert!(!lobby(&w, &trusted));
-    assert!(lobby(&w, &guest), "invited URI alone is spoofable: not enough");
+    assert!(
+        lobby(&w, &guest),
+        "invited URI alone is spoofable: not enough"
+    );
     w.meeting.settings.lobby_bypass = LobbyBypass::OrganizersOnly;
     assert!(lobby(&w, &trusted));
 }

@@ -51,11 +51,18 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(&what),
-            StoreError::Conflict { field, message } => ApiError::field(StatusCode::CONFLICT, &field, message),
-            StoreError::Invalid(f) => ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &f.field, f.to_string()),
+            StoreError::Conflict { field, message } => {
+                ApiError::field(StatusCode::CONFLICT, &field, message)
+            }
+            StoreError::Invalid(f) => {
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, &f.field, f.to_string())
+            }
             StoreError::Db(e) => {
                 tracing::error!(error = %e, "database error");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; nothing was changed")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable; nothing was changed",
+                )
             }
         }
     }
@@ -65,12 +72,21 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let p = Problem {
             kind: "about:blank".into(),
-            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
             status: self.status.as_u16(),
             detail: self.detail,
             field: self.field,
         };
         let body = serde_json::to_vec(&p).unwrap_or_default();
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
     }
 }

@@ -33,16 +33,28 @@ pub(super) struct ExplainRequest {
     at: Option<DateTime<Utc>>,
 }
 
-async fn explain(State(s): State<AppState>, auth: Auth, Body(b): Body<ExplainRequest>) -> Result<impl IntoResponse, ApiError> {
+async fn explain(
+    State(s): State<AppState>,
+    auth: Auth,
+    Body(b): Body<ExplainRequest>,
+) -> Result<impl IntoResponse, ApiError> {
     let only = match &auth {
         Auth::Operator => None,
         Auth::TenantAdmin { tenant, .. } => Some(*tenant),
     };
-    let snap = s.store.snapshot_for(&b.request_uri, &s.served_domains, only).await?;
+    let snap = s
+        .store
+        .snapshot_for(&b.request_uri, &s.served_domains, only)
+        .await?;
     let caller = Caller {
         from: b.from.unwrap_or_default(),
         source_address: b.source_address,
         tls_peer_domain: b.tls_peer_domain,
     };
-    Ok(Json(decide(&snap, &b.request_uri, &caller, b.at.unwrap_or_else(Utc::now))))
+    Ok(Json(decide(
+        &snap,
+        &b.request_uri,
+        &caller,
+        b.at.unwrap_or_else(Utc::now),
+    )))
 }

@@ -34,23 +34,35 @@ impl Auth {
 
 /// Compares two equal-length hex digests without early exit.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+        let unauthorized =
+            || ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
         let h = hash_token(token);
-        if state.admin_token_hash.as_deref().is_some_and(|a| same(a, &h)) {
+        if state
+            .admin_token_hash
+            .as_deref()
+            .is_some_and(|a| same(a, &h))
+        {
             return Ok(Auth::Operator);
         }
         match state.store.token(token).await? {

@@ -32,7 +32,12 @@ impl AppState {
     pub fn new(store: Store, served_domains: Vec<String>, admin_token: Option<&str>) -> Self {
         Self {
             store,
-            served_domains: Arc::new(served_domains.into_iter().map(|d| d.to_ascii_lowercase()).collect()),
+            served_domains: Arc::new(
+                served_domains
+                    .into_iter()
+                    .map(|d| d.to_ascii_lowercase())
+                    .collect(),
+            ),
             admin_token_hash: admin_token.filter(|t| !t.is_empty()).map(hash_token),
         }
     }
@@ -52,21 +57,34 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
-        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this route",
+            )
+        })
         .with_state(state)
 }
 
-async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> axum::response::Response {
+async fn readyz(
+    axum::extract::State(s): axum::extract::State<AppState>,
+) -> axum::response::Response {
     match s.store.ping().await {
         Ok(()) => "ready".into_response(),
-        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+        Err(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
     }
 }
 
 /// Resolves `{tenant}` (GUID or name) for this caller. Another tenant's resources are 404
 /// for a tenant admin, exactly like ones that do not exist.
 pub(crate) async fn scope(state: &AppState, auth: &Auth, tenant: &str) -> Result<Uuid, ApiError> {
-    let t = state.store.tenant(tenant).await.map_err(|_| ApiError::not_found("tenant"))?;
+    let t = state
+        .store
+        .tenant(tenant)
+        .await
+        .map_err(|_| ApiError::not_found("tenant"))?;
     match auth {
         Auth::TenantAdmin { tenant, .. } if *tenant != t.id => Err(ApiError::not_found("tenant")),
         _ => Ok(t.id),

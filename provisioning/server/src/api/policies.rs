@@ -17,44 +17,85 @@ use utoipa::ToSchema;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/tenants/{tenant}/policies/{policy_type}", get(instances))
-        .route("/tenants/{tenant}/policies/{policy_type}/{name}", get(instance).put(put_policy))
+        .route(
+            "/tenants/{tenant}/policies/{policy_type}/{name}",
+            get(instance).put(put_policy),
+        )
         .route("/tenants/{tenant}/grants", post(grant).get(list_grants))
         .route("/tenants/{tenant}/interop/route", post(route))
-        .route("/tenants/{tenant}/federation/configuration", put(set_config).get(get_config))
+        .route(
+            "/tenants/{tenant}/federation/configuration",
+            put(set_config).get(get_config),
+        )
         .route("/tenants/{tenant}/federation/check", post(check))
 }
 
 fn policy_type(s: &str) -> Result<PolicyType, ApiError> {
-    PolicyType::parse(s).ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "policyType", format!("no policy type '{s}' (videoInterop, teamsInterop, externalAccess)")))
+    PolicyType::parse(s).ok_or_else(|| {
+        ApiError::field(
+            StatusCode::NOT_FOUND,
+            "policyType",
+            format!("no policy type '{s}' (videoInterop, teamsInterop, externalAccess)"),
+        )
+    })
 }
 
-async fn all_instances(s: &AppState, tenant: uuid::Uuid, t: PolicyType) -> Result<Vec<(String, serde_json::Value)>, ApiError> {
+async fn all_instances(
+    s: &AppState,
+    tenant: uuid::Uuid,
+    t: PolicyType,
+) -> Result<Vec<(String, serde_json::Value)>, ApiError> {
     Ok(match t {
-        PolicyType::VideoInterop => video_policy::instances(&s.store.providers(tenant, None).await?)
-            .into_iter()
-            .map(|p| (p.identity.clone(), serde_json::to_value(p).unwrap_or_default()))
-            .collect(),
+        PolicyType::VideoInterop => {
+            video_policy::instances(&s.store.providers(tenant, None).await?)
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.identity.clone(),
+                        serde_json::to_value(p).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        }
         PolicyType::TeamsInterop => interop::preconstructed_policies()
             .into_iter()
-            .map(|p| (p.identity.clone(), serde_json::to_value(p).unwrap_or_default()))
+            .map(|p| {
+                (
+                    p.identity.clone(),
+                    serde_json::to_value(p).unwrap_or_default(),
+                )
+            })
             .collect(),
         PolicyType::ExternalAccess => s
             .store
             .external_access_policies(tenant)
             .await?
             .into_iter()
-            .map(|p| (p.identity.clone(), serde_json::to_value(p).unwrap_or_default()))
+            .map(|p| {
+                (
+                    p.identity.clone(),
+                    serde_json::to_value(p).unwrap_or_default(),
+                )
+            })
             .collect(),
     })
 }
 
-async fn instances(State(s): State<AppState>, auth: Auth, Path((t, pt)): Path<(String, String)>) -> Result<impl IntoResponse, ApiError> {
+async fn instances(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((t, pt)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     let all = all_instances(&s, id, policy_type(&pt)?).await?;
     Ok(Json(all.into_iter().map(|(_, v)| v).collect::<Vec<_>>()))
 }
 
-async fn instance(State(s): State<AppState>, auth: Auth, Path((t, pt, name)): Path<(String, String, String)>) -> Result<impl IntoResponse, ApiError> {
+async fn instance(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((t, pt, name)): Path<(String, String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     let want = video_policy::strip_tag(&name);
     all_instances(&s, id, policy_type(&pt)?)
@@ -72,16 +113,29 @@ pub(super) struct PutPolicy {
 }
 
 /// Only external access policies are user-made; the other types are preconstructed.
-async fn put_policy(State(s): State<AppState>, auth: Auth, Path((t, pt, name)): Path<(String, String, String)>, Body(b): Body<PutPolicy>) -> Result<impl IntoResponse, ApiError> {
+async fn put_policy(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((t, pt, name)): Path<(String, String, String)>,
+    Body(b): Body<PutPolicy>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     if policy_type(&pt)? != PolicyType::ExternalAccess {
-        return Err(ApiError::field(StatusCode::METHOD_NOT_ALLOWED, "policyType", format!("{pt} policies are preconstructed and read-only")));
+        return Err(ApiError::field(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "policyType",
+            format!("{pt} policies are preconstructed and read-only"),
+        ));
     }
     let p = ExternalAccessPolicy {
         identity: name,
         enable_acs_federation_access: b.enable_acs_federation_access,
     };
-    Ok(Json(s.store.put_external_access_policy(&auth.actor(), id, p).await?))
+    Ok(Json(
+        s.store
+            .put_external_access_policy(&auth.actor(), id, p)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -98,9 +152,24 @@ fn default_type() -> PolicyType {
     PolicyType::VideoInterop
 }
 
-async fn grant(State(s): State<AppState>, auth: Auth, Path(t): Path<String>, Body(b): Body<GrantRequest>) -> Result<axum::response::Response, ApiError> {
+async fn grant(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+    Body(b): Body<GrantRequest>,
+) -> Result<axum::response::Response, ApiError> {
     let id = scope(&s, &auth, &t).await?;
-    match s.store.grant(&auth.actor(), id, b.policy_type, b.policy_name.as_deref(), b.grantee).await? {
+    match s
+        .store
+        .grant(
+            &auth.actor(),
+            id,
+            b.policy_type,
+            b.policy_name.as_deref(),
+            b.grantee,
+        )
+        .await?
+    {
         Some(g) => Ok(Json(g).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
@@ -112,7 +181,12 @@ pub(super) struct GrantQuery {
     policy_type: Option<String>,
 }
 
-async fn list_grants(State(s): State<AppState>, auth: Auth, Path(t): Path<String>, Q(q): Q<GrantQuery>) -> Result<impl IntoResponse, ApiError> {
+async fn list_grants(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+    Q(q): Q<GrantQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     let pt = q.policy_type.as_deref().map(policy_type).transpose()?;
     Ok(Json(s.store.grants(id, pt).await?))
@@ -135,11 +209,17 @@ pub(super) struct RouteAnswer {
     chat: interop::Routing,
 }
 
-async fn route(State(s): State<AppState>, auth: Auth, Path(t): Path<String>, Body(b): Body<RouteRequest>) -> Result<impl IntoResponse, ApiError> {
+async fn route(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+    Body(b): Body<RouteRequest>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     let user = s.store.user(id, &b.user).await?;
     let eff = s.store.effective_policies(id, &b.user).await?.teams_interop;
-    let policy = interop::find_policy(&eff.policy_name).ok_or_else(|| ApiError::not_found("TeamsInteropPolicy"))?;
+    let policy = interop::find_policy(&eff.policy_name)
+        .ok_or_else(|| ApiError::not_found("TeamsInteropPolicy"))?;
     Ok(Json(RouteAnswer {
         call: interop::route_call(&policy, user.homing, b.from),
         chat: interop::route_chat(&policy, user.homing, b.from),
@@ -149,14 +229,25 @@ async fn route(State(s): State<AppState>, auth: Auth, Path(t): Path<String>, Bod
     }))
 }
 
-async fn get_config(State(s): State<AppState>, auth: Auth, Path(t): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn get_config(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     Ok(Json(s.store.federation_config(id).await?))
 }
 
-async fn set_config(State(s): State<AppState>, auth: Auth, Path(t): Path<String>, Body(b): Body<TenantAcsConfiguration>) -> Result<impl IntoResponse, ApiError> {
+async fn set_config(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+    Body(b): Body<TenantAcsConfiguration>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
-    Ok(Json(s.store.set_federation_config(&auth.actor(), id, b).await?))
+    Ok(Json(
+        s.store.set_federation_config(&auth.actor(), id, b).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -166,7 +257,14 @@ pub(super) struct CheckRequest {
     resource: String,
 }
 
-async fn check(State(s): State<AppState>, auth: Auth, Path(t): Path<String>, Body(b): Body<CheckRequest>) -> Result<impl IntoResponse, ApiError> {
+async fn check(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+    Body(b): Body<CheckRequest>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
-    Ok(Json(s.store.federation_check(id, &b.user, &b.resource).await?))
+    Ok(Json(
+        s.store.federation_check(id, &b.user, &b.resource).await?,
+    ))
 }

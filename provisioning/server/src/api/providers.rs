@@ -15,7 +15,10 @@ use utoipa::ToSchema;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/tenants/{tenant}/providers", post(new_provider).get(list))
-        .route("/tenants/{tenant}/providers/{identity}", get(one).patch(set).delete(remove))
+        .route(
+            "/tenants/{tenant}/providers/{identity}",
+            get(one).patch(set).delete(remove),
+        )
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -31,7 +34,12 @@ pub(super) struct NewProvider {
     allow_app_guest_joins_as_authenticated: bool,
 }
 
-async fn new_provider(State(s): State<AppState>, auth: Auth, Path(t): Path<String>, Body(b): Body<NewProvider>) -> Result<impl axum::response::IntoResponse, ApiError> {
+async fn new_provider(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+    Body(b): Body<NewProvider>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     let p = Provider {
         tenant_id: id,
@@ -41,7 +49,10 @@ async fn new_provider(State(s): State<AppState>, auth: Auth, Path(t): Path<Strin
         instruction_uri: b.instruction_uri,
         allow_app_guest_joins_as_authenticated: b.allow_app_guest_joins_as_authenticated,
     };
-    Ok((StatusCode::CREATED, Json(s.store.create_provider(&auth.actor(), p).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.store.create_provider(&auth.actor(), p).await?),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -49,23 +60,47 @@ pub(super) struct Filter {
     filter: Option<String>,
 }
 
-async fn list(State(s): State<AppState>, auth: Auth, Path(t): Path<String>, Q(f): Q<Filter>) -> Result<impl axum::response::IntoResponse, ApiError> {
+async fn list(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+    Q(f): Q<Filter>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     Ok(Json(s.store.providers(id, f.filter.as_deref()).await?))
 }
 
-async fn one(State(s): State<AppState>, auth: Auth, Path((t, identity)): Path<(String, String)>) -> Result<impl axum::response::IntoResponse, ApiError> {
+async fn one(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((t, identity)): Path<(String, String)>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
     Ok(Json(s.store.provider(id, &identity).await?))
 }
 
-async fn set(State(s): State<AppState>, auth: Auth, Path((t, identity)): Path<(String, String)>, Body(b): Body<ProviderPatch>) -> Result<impl axum::response::IntoResponse, ApiError> {
+async fn set(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((t, identity)): Path<(String, String)>,
+    Body(b): Body<ProviderPatch>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
-    Ok(Json(s.store.update_provider(&auth.actor(), id, &identity, b).await?))
+    Ok(Json(
+        s.store
+            .update_provider(&auth.actor(), id, &identity, b)
+            .await?,
+    ))
 }
 
-async fn remove(State(s): State<AppState>, auth: Auth, Path((t, identity)): Path<(String, String)>) -> Result<impl axum::response::IntoResponse, ApiError> {
+async fn remove(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((t, identity)): Path<(String, String)>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     let id = scope(&s, &auth, &t).await?;
-    s.store.remove_provider(&auth.actor(), id, &identity).await?;
+    s.store
+        .remove_provider(&auth.actor(), id, &identity)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,6 @@
 //! The audit log: who changed what, when. Written in the same transaction as the change.
 
-use super::{Actor, Result, Store, get_os, get_s, get_i, from_ms};
+use super::{Actor, Result, Store, from_ms, get_i, get_os, get_s};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Any;
@@ -47,13 +47,13 @@ impl Store {
     pub async fn audit(&self, tenant: Option<Uuid>, limit: i64) -> Result<Vec<AuditEntry>> {
         let limit = limit.clamp(1, 1000);
         let rows = match tenant {
-            Some(t) => {
-                sqlx::query("SELECT * FROM audit_log WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2")
-                    .bind(t.to_string())
-                    .bind(limit)
-                    .fetch_all(&self.read)
-                    .await?
-            }
+            Some(t) => sqlx::query(
+                "SELECT * FROM audit_log WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+            )
+            .bind(t.to_string())
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?,
             None => {
                 sqlx::query("SELECT * FROM audit_log ORDER BY at DESC, id DESC LIMIT $1")
                     .bind(limit)

@@ -1,12 +1,17 @@
 //! Tenant consent to a provider application's permissions.
 
-use super::{Actor, Result, Store, StoreError, audit, from_ms, get_s, get_i, json_list, ms, parse_list};
+use super::{
+    Actor, Result, Store, StoreError, audit, from_ms, get_i, get_s, json_list, ms, parse_list,
+};
 use chrono::Utc;
 use cvi_provisioning::FieldError;
 use cvi_provisioning::model::{CONSENT_PERMISSIONS, Consent, validate_app_id};
 use uuid::Uuid;
 
-pub(crate) async fn load_consents(conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Vec<Consent>> {
+pub(crate) async fn load_consents(
+    conn: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+) -> Result<Vec<Consent>> {
     sqlx::query("SELECT * FROM consents WHERE tenant_id = $1 ORDER BY app_id")
         .bind(tenant.to_string())
         .fetch_all(&mut *conn)
@@ -27,13 +32,28 @@ pub(crate) async fn load_consents(conn: &mut sqlx::AnyConnection, tenant: Uuid) 
 impl Store {
     /// Grants (or replaces) consent for `app_id`. `permissions` default to the four the CVI
     /// document requires; unknown permission names are refused.
-    pub async fn grant_consent(&self, actor: &Actor, tenant: Uuid, app_id: &str, permissions: Option<Vec<String>>) -> Result<Consent> {
+    pub async fn grant_consent(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        app_id: &str,
+        permissions: Option<Vec<String>>,
+    ) -> Result<Consent> {
         let app_id = app_id.trim().to_ascii_lowercase();
         validate_app_id(&app_id).map_err(|e| FieldError::new("appId", e.message))?;
         let mut perms = Vec::new();
-        for p in permissions.unwrap_or_else(|| CONSENT_PERMISSIONS.iter().map(|s| s.to_string()).collect()) {
-            let Some(known) = CONSENT_PERMISSIONS.iter().find(|k| k.eq_ignore_ascii_case(p.trim())) else {
-                return Err(FieldError::new("permissions", format!("'{p}' is not one of {}", CONSENT_PERMISSIONS.join(", "))).into());
+        for p in permissions
+            .unwrap_or_else(|| CONSENT_PERMISSIONS.iter().map(|s| s.to_string()).collect())
+        {
+            let Some(known) = CONSENT_PERMISSIONS
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(p.trim()))
+            else {
+                return Err(FieldError::new(
+                    "permissions",
+                    format!("'{p}' is not one of {}", CONSENT_PERMISSIONS.join(", ")),
+                )
+                .into());
             };
             if !perms.iter().any(|x: &String| x == known) {
                 perms.push(known.to_string());
@@ -58,7 +78,15 @@ impl Store {
         .bind(c.granted_by.clone())
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, actor, Some(tenant), "consent.grant", &app_id, serde_json::json!({"permissions": c.permissions})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "consent.grant",
+            &app_id,
+            serde_json::json!({"permissions": c.permissions}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -74,7 +102,15 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("consent".into()));
         }
-        audit::record(&mut tx, actor, Some(tenant), "consent.revoke", &app_id, serde_json::json!({})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "consent.revoke",
+            &app_id,
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -2,7 +2,9 @@
 
 use super::{Actor, Result, Store, StoreError, audit, get_b, get_s, grants, json_list, parse_list};
 use cvi_provisioning::FieldError;
-use cvi_provisioning::federation::{self, AssignedPolicy, ExternalAccessPolicy, FederationDecision, TenantAcsConfiguration};
+use cvi_provisioning::federation::{
+    self, AssignedPolicy, ExternalAccessPolicy, FederationDecision, TenantAcsConfiguration,
+};
 use cvi_provisioning::video_policy::{self, GrantSource, PolicyType};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,7 +19,10 @@ pub struct FederationCheck {
     pub decision: FederationDecision,
 }
 
-async fn load_config(conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<TenantAcsConfiguration> {
+async fn load_config(
+    conn: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+) -> Result<TenantAcsConfiguration> {
     let r = sqlx::query("SELECT * FROM federation_configs WHERE tenant_id = $1")
         .bind(tenant.to_string())
         .fetch_optional(&mut *conn)
@@ -33,11 +38,16 @@ async fn load_config(conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Ten
     }
 }
 
-async fn load_policies(conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Vec<ExternalAccessPolicy>> {
-    let rows = sqlx::query("SELECT * FROM external_access_policies WHERE tenant_id = $1 ORDER BY identity")
-        .bind(tenant.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+async fn load_policies(
+    conn: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+) -> Result<Vec<ExternalAccessPolicy>> {
+    let rows = sqlx::query(
+        "SELECT * FROM external_access_policies WHERE tenant_id = $1 ORDER BY identity",
+    )
+    .bind(tenant.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
     let mut v: Vec<ExternalAccessPolicy> = rows
         .iter()
         .map(|r| {
@@ -66,10 +76,26 @@ impl Store {
         load_config(&mut conn, tenant).await
     }
 
-    pub async fn set_federation_config(&self, actor: &Actor, tenant: Uuid, c: TenantAcsConfiguration) -> Result<TenantAcsConfiguration> {
-        for r in c.allowed_acs_resources.iter().chain(&c.blocked_acs_resources) {
-            if r.trim().is_empty() || r.len() > 128 || r.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
-                return Err(FieldError::new("allowedAcsResources", format!("'{r}' is not a resource id")).into());
+    pub async fn set_federation_config(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        c: TenantAcsConfiguration,
+    ) -> Result<TenantAcsConfiguration> {
+        for r in c
+            .allowed_acs_resources
+            .iter()
+            .chain(&c.blocked_acs_resources)
+        {
+            if r.trim().is_empty()
+                || r.len() > 128
+                || r.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+            {
+                return Err(FieldError::new(
+                    "allowedAcsResources",
+                    format!("'{r}' is not a resource id"),
+                )
+                .into());
             }
         }
         let mut tx = self.write.begin().await?;
@@ -85,21 +111,41 @@ impl Store {
         .bind(json_list(&c.blocked_acs_resources))
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, actor, Some(tenant), "federation.config", "acs", serde_json::to_value(&c).unwrap_or_default()).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "federation.config",
+            "acs",
+            serde_json::to_value(&c).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(c)
     }
 
-    pub async fn external_access_policies(&self, tenant: Uuid) -> Result<Vec<ExternalAccessPolicy>> {
+    pub async fn external_access_policies(
+        &self,
+        tenant: Uuid,
+    ) -> Result<Vec<ExternalAccessPolicy>> {
         let mut conn = self.read.acquire().await?;
         load_policies(&mut conn, tenant).await
     }
 
     /// Creates or changes a custom external access policy (or the tenant's Global one).
-    pub async fn put_external_access_policy(&self, actor: &Actor, tenant: Uuid, p: ExternalAccessPolicy) -> Result<ExternalAccessPolicy> {
+    pub async fn put_external_access_policy(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        p: ExternalAccessPolicy,
+    ) -> Result<ExternalAccessPolicy> {
         let id = video_policy::strip_tag(&p.identity).to_string();
         cvi_provisioning::model::validate_identity(&id)?;
-        let id = if id.eq_ignore_ascii_case("global") { "Global".to_string() } else { id };
+        let id = if id.eq_ignore_ascii_case("global") {
+            "Global".to_string()
+        } else {
+            id
+        };
         let p = ExternalAccessPolicy { identity: id, ..p };
         let mut tx = self.write.begin().await?;
         sqlx::query(
@@ -111,13 +157,26 @@ impl Store {
         .bind(i64::from(p.enable_acs_federation_access))
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, actor, Some(tenant), "externalAccess.set", &p.identity, serde_json::to_value(&p).unwrap_or_default()).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "externalAccess.set",
+            &p.identity,
+            serde_json::to_value(&p).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
 
     /// Is ACS federation with `resource` enabled for `upn`?
-    pub async fn federation_check(&self, tenant: Uuid, upn: &str, resource: &str) -> Result<FederationCheck> {
+    pub async fn federation_check(
+        &self,
+        tenant: Uuid,
+        upn: &str,
+        resource: &str,
+    ) -> Result<FederationCheck> {
         let user = self.user(tenant, upn).await?;
         let mut conn = self.read.acquire().await?;
         let config = load_config(&mut conn, tenant).await?;
@@ -134,7 +193,9 @@ impl Store {
         // grant means the Global policy is in force.
         let custom = match eff.source {
             GrantSource::User | GrantSource::Group { .. } if eff.policy_name != "Global" => {
-                policies.iter().find(|p| p.identity.eq_ignore_ascii_case(&eff.policy_name))
+                policies
+                    .iter()
+                    .find(|p| p.identity.eq_ignore_ascii_case(&eff.policy_name))
             }
             _ => None,
         };
@@ -146,7 +207,11 @@ impl Store {
                 .unwrap_or(global),
             _ => global,
         };
-        let assigned = if custom.is_some() { AssignedPolicy::Custom } else { AssignedPolicy::Global };
+        let assigned = if custom.is_some() {
+            AssignedPolicy::Custom
+        } else {
+            AssignedPolicy::Global
+        };
         let decision = federation::evaluate(&config, &global_effective, custom, assigned, resource);
         Ok(FederationCheck {
             user: user.user_principal_name,
@@ -156,4 +221,3 @@ impl Store {
         })
     }
 }
-

@@ -1,13 +1,13 @@
 //! Policy grants (all three policy types) and the rules checked when they change.
 
 use super::{Actor, Result, Store, StoreError, audit, get_s, users};
-use sqlx::Row;
 use cvi_provisioning::FieldError;
 use cvi_provisioning::interop::{self, InteropViolation};
 use cvi_provisioning::model::User;
 use cvi_provisioning::video_policy::{self, Effective, Grant, Grantee, PolicyType};
 use serde::Serialize;
 use sqlx::Any;
+use sqlx::Row;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -19,20 +19,33 @@ pub struct EffectivePolicies {
     pub external_access: Effective,
 }
 
-pub(crate) async fn load_grants(conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Vec<Grant>> {
-    let rows = sqlx::query("SELECT * FROM policy_grants WHERE tenant_id = $1 ORDER BY policy_type, scope, principal")
-        .bind(tenant.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+pub(crate) async fn load_grants(
+    conn: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+) -> Result<Vec<Grant>> {
+    let rows = sqlx::query(
+        "SELECT * FROM policy_grants WHERE tenant_id = $1 ORDER BY policy_type, scope, principal",
+    )
+    .bind(tenant.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let Some(policy_type) = PolicyType::parse(&get_s(r, "policy_type")?) else { continue };
+        let Some(policy_type) = PolicyType::parse(&get_s(r, "policy_type")?) else {
+            continue;
+        };
         let principal = get_s(r, "principal")?;
         let grantee = match get_s(r, "scope")?.as_str() {
-            "user" => Grantee::User { identity: principal },
+            "user" => Grantee::User {
+                identity: principal,
+            },
             "group" => Grantee::Group {
                 group: principal,
-                rank: u32::try_from(r.try_get::<Option<i64>, _>("grant_rank")?.unwrap_or(i64::MAX)).unwrap_or(u32::MAX),
+                rank: u32::try_from(
+                    r.try_get::<Option<i64>, _>("grant_rank")?
+                        .unwrap_or(i64::MAX),
+                )
+                .unwrap_or(u32::MAX),
             },
             _ => Grantee::Global,
         };
@@ -55,9 +68,24 @@ fn default_policy(t: PolicyType) -> &'static str {
 
 pub(crate) fn effective_all(grants: &[Grant], user: &User) -> EffectivePolicies {
     EffectivePolicies {
-        video_interop: video_policy::effective(grants, PolicyType::VideoInterop, user, default_policy(PolicyType::VideoInterop)),
-        teams_interop: video_policy::effective(grants, PolicyType::TeamsInterop, user, default_policy(PolicyType::TeamsInterop)),
-        external_access: video_policy::effective(grants, PolicyType::ExternalAccess, user, default_policy(PolicyType::ExternalAccess)),
+        video_interop: video_policy::effective(
+            grants,
+            PolicyType::VideoInterop,
+            user,
+            default_policy(PolicyType::VideoInterop),
+        ),
+        teams_interop: video_policy::effective(
+            grants,
+            PolicyType::TeamsInterop,
+            user,
+            default_policy(PolicyType::TeamsInterop),
+        ),
+        external_access: video_policy::effective(
+            grants,
+            PolicyType::ExternalAccess,
+            user,
+            default_policy(PolicyType::ExternalAccess),
+        ),
     }
 }
 
@@ -67,15 +95,29 @@ fn violations_error(v: &[InteropViolation]) -> StoreError {
         .map(|x| x.to_string())
         .and_then(|m| m.split(':').next().map(str::to_string))
         .unwrap_or_else(|| "policyName".into());
-    let message = v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; ");
+    let message = v
+        .iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
     StoreError::Invalid(FieldError::new(field, message))
 }
 
 /// TeamsInteropPolicy special cases for one user, against the grants as they are in `tx`.
-pub(crate) async fn check_interop_for_user(conn: &mut sqlx::AnyConnection, user: &User) -> Result<()> {
+pub(crate) async fn check_interop_for_user(
+    conn: &mut sqlx::AnyConnection,
+    user: &User,
+) -> Result<()> {
     let grants = load_grants(conn, user.tenant_id).await?;
-    let eff = video_policy::effective(&grants, PolicyType::TeamsInterop, user, interop::global_default_identity());
-    let Some(policy) = interop::find_policy(&eff.policy_name) else { return Ok(()) };
+    let eff = video_policy::effective(
+        &grants,
+        PolicyType::TeamsInterop,
+        user,
+        interop::global_default_identity(),
+    );
+    let Some(policy) = interop::find_policy(&eff.policy_name) else {
+        return Ok(());
+    };
     interop::validate_assignment(&policy, user.homing, user.hybrid_voice).map_err(|v| {
         let mut e = violations_error(&v);
         if let StoreError::Invalid(f) = &mut e {
@@ -88,17 +130,23 @@ pub(crate) async fn check_interop_for_user(conn: &mut sqlx::AnyConnection, user:
     })
 }
 
-async fn users_affected(tx: &mut sqlx::Transaction<'_, Any>, tenant: Uuid, grantee: &Grantee) -> Result<Vec<User>> {
+async fn users_affected(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    tenant: Uuid,
+    grantee: &Grantee,
+) -> Result<Vec<User>> {
     let upns: Vec<String> = match grantee {
         Grantee::User { identity } => vec![identity.clone()],
-        Grantee::Group { group, .. } => sqlx::query("SELECT upn FROM user_groups WHERE tenant_id = $1 AND group_name = $2")
-            .bind(tenant.to_string())
-            .bind(group.clone())
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|r| get_s(r, "upn"))
-            .collect::<Result<_>>()?,
+        Grantee::Group { group, .. } => {
+            sqlx::query("SELECT upn FROM user_groups WHERE tenant_id = $1 AND group_name = $2")
+                .bind(tenant.to_string())
+                .bind(group.clone())
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| get_s(r, "upn"))
+                .collect::<Result<_>>()?
+        }
         Grantee::Global => sqlx::query("SELECT upn FROM users WHERE tenant_id = $1")
             .bind(tenant.to_string())
             .fetch_all(&mut **tx)
@@ -117,10 +165,16 @@ async fn users_affected(tx: &mut sqlx::Transaction<'_, Any>, tenant: Uuid, grant
 }
 
 impl Store {
-    pub async fn grants(&self, tenant: Uuid, policy_type: Option<PolicyType>) -> Result<Vec<Grant>> {
+    pub async fn grants(
+        &self,
+        tenant: Uuid,
+        policy_type: Option<PolicyType>,
+    ) -> Result<Vec<Grant>> {
         let mut conn = self.read.acquire().await?;
         let g = load_grants(&mut conn, tenant).await?;
-        Ok(g.into_iter().filter(|g| policy_type.is_none_or(|t| g.policy_type == t)).collect())
+        Ok(g.into_iter()
+            .filter(|g| policy_type.is_none_or(|t| g.policy_type == t))
+            .collect())
     }
 
     pub async fn effective_policies(&self, tenant: Uuid, upn: &str) -> Result<EffectivePolicies> {
@@ -140,29 +194,44 @@ impl Store {
         policy_name: Option<&str>,
         grantee: Grantee,
     ) -> Result<Option<Grant>> {
-        let policy_name = policy_name
-            .map(str::trim)
-            .filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case("none") && !n.eq_ignore_ascii_case("$null"));
+        let policy_name = policy_name.map(str::trim).filter(|n| {
+            !n.is_empty() && !n.eq_ignore_ascii_case("none") && !n.eq_ignore_ascii_case("$null")
+        });
         let mut tx = self.write.begin().await?;
         // Canonical grantee: existing user / group; normalized names.
         let grantee = match grantee {
             Grantee::User { identity } => {
-                let upn = cvi_provisioning::model::validate_upn(&identity).map_err(|_| FieldError::new("grantee.identity", "a UPN has the form name@domain"))?;
+                let upn = cvi_provisioning::model::validate_upn(&identity).map_err(|_| {
+                    FieldError::new("grantee.identity", "a UPN has the form name@domain")
+                })?;
                 if users::load_user(&mut tx, tenant, &upn).await?.is_none() {
-                    return Err(FieldError::new("grantee.identity", format!("no user '{upn}' in this tenant")).into());
+                    return Err(FieldError::new(
+                        "grantee.identity",
+                        format!("no user '{upn}' in this tenant"),
+                    )
+                    .into());
                 }
                 Grantee::User { identity: upn }
             }
             Grantee::Group { group, rank } => {
-                let exists = sqlx::query("SELECT name FROM tenant_groups WHERE tenant_id = $1 AND name = $2")
-                    .bind(tenant.to_string())
-                    .bind(group.trim().to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let exists = sqlx::query(
+                    "SELECT name FROM tenant_groups WHERE tenant_id = $1 AND name = $2",
+                )
+                .bind(tenant.to_string())
+                .bind(group.trim().to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
                 if exists.is_none() {
-                    return Err(FieldError::new("grantee.group", format!("no group '{}' in this tenant", group.trim())).into());
+                    return Err(FieldError::new(
+                        "grantee.group",
+                        format!("no group '{}' in this tenant", group.trim()),
+                    )
+                    .into());
                 }
-                Grantee::Group { group: group.trim().to_string(), rank }
+                Grantee::Group {
+                    group: group.trim().to_string(),
+                    rank,
+                }
             }
             Grantee::Global => Grantee::Global,
         };
@@ -192,7 +261,11 @@ impl Store {
             if let Some(c) = clash {
                 return Err(StoreError::Conflict {
                     field: "grantee.rank".into(),
-                    message: format!("grantee.rank: rank {r} is held by group '{}' for {}", get_s(&c, "principal")?, name),
+                    message: format!(
+                        "grantee.rank: rank {r} is held by group '{}' for {}",
+                        get_s(&c, "principal")?,
+                        name
+                    ),
                 });
             }
         }
@@ -216,30 +289,53 @@ impl Store {
             &mut tx,
             actor,
             Some(tenant),
-            if canonical.is_some() { "policy.grant" } else { "policy.revoke" },
+            if canonical.is_some() {
+                "policy.grant"
+            } else {
+                "policy.revoke"
+            },
             &format!("{}:{scope}:{principal}", policy_type.as_str()),
             serde_json::json!({"policyName": canonical, "rank": rank}),
         )
         .await?;
         tx.commit().await?;
-        Ok(canonical.map(|policy_name| Grant { policy_type, grantee, policy_name }))
+        Ok(canonical.map(|policy_name| Grant {
+            policy_type,
+            grantee,
+            policy_name,
+        }))
     }
 }
 
-async fn canonical_policy_name(tx: &mut sqlx::Transaction<'_, Any>, tenant: Uuid, t: PolicyType, name: &str) -> Result<String> {
-    let unknown = || FieldError::new("policyName", format!("no {} policy named '{name}'", t.as_str()));
+async fn canonical_policy_name(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    tenant: Uuid,
+    t: PolicyType,
+    name: &str,
+) -> Result<String> {
+    let unknown = || {
+        FieldError::new(
+            "policyName",
+            format!("no {} policy named '{name}'", t.as_str()),
+        )
+    };
     match t {
         PolicyType::VideoInterop => {
             let providers = super::providers::load_providers(tx, tenant).await?;
-            video_policy::resolve(name, &providers).map(|p| p.identity).ok_or_else(|| unknown().into())
+            video_policy::resolve(name, &providers)
+                .map(|p| p.identity)
+                .ok_or_else(|| unknown().into())
         }
-        PolicyType::TeamsInterop => interop::find_policy(name).map(|p| p.identity).ok_or_else(|| unknown().into()),
+        PolicyType::TeamsInterop => interop::find_policy(name)
+            .map(|p| p.identity)
+            .ok_or_else(|| unknown().into()),
         PolicyType::ExternalAccess => {
             let n = video_policy::strip_tag(name);
-            let rows = sqlx::query("SELECT identity FROM external_access_policies WHERE tenant_id = $1")
-                .bind(tenant.to_string())
-                .fetch_all(&mut **tx)
-                .await?;
+            let rows =
+                sqlx::query("SELECT identity FROM external_access_policies WHERE tenant_id = $1")
+                    .bind(tenant.to_string())
+                    .fetch_all(&mut **tx)
+                    .await?;
             for r in &rows {
                 let id = get_s(r, "identity")?;
                 if id.eq_ignore_ascii_case(n) {
@@ -253,4 +349,3 @@ async fn canonical_policy_name(tx: &mut sqlx::Transaction<'_, Any>, tenant: Uuid
         }
     }
 }
-

@@ -1,10 +1,15 @@
 //! Meetings, their VTC conference IDs and the coordinates shown in invites.
 
-use super::{Actor, Result, Store, StoreError, audit, from_ms, get_b, get_i, get_s, get_uuid, grants, json_list, ms, parse_list, providers, users};
+use super::{
+    Actor, Result, Store, StoreError, audit, from_ms, get_b, get_i, get_s, get_uuid, grants,
+    json_list, ms, parse_list, providers, users,
+};
 use chrono::{DateTime, Duration, Utc};
 use cvi_provisioning::FieldError;
 use cvi_provisioning::coordinates::{Coordinates, JoinInformation, coordinates};
-use cvi_provisioning::model::{LobbyBypass, Meeting, MeetingSettings, validate_domain, validate_upn};
+use cvi_provisioning::model::{
+    LobbyBypass, Meeting, MeetingSettings, validate_domain, validate_upn,
+};
 use cvi_provisioning::video_policy::{self, PolicyType};
 use cvi_provisioning::{dial, vtc_id};
 use serde::{Deserialize, Serialize};
@@ -74,7 +79,11 @@ fn row(r: &AnyRow) -> Result<Meeting> {
     })
 }
 
-pub(crate) async fn meeting_by_vtc(conn: &mut sqlx::AnyConnection, tenant: Uuid, vtc: &str) -> Result<Option<Meeting>> {
+pub(crate) async fn meeting_by_vtc(
+    conn: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+    vtc: &str,
+) -> Result<Option<Meeting>> {
     sqlx::query("SELECT * FROM meetings WHERE tenant_id = $1 AND vtc_id = $2")
         .bind(tenant.to_string())
         .bind(vtc.to_string())
@@ -86,8 +95,14 @@ pub(crate) async fn meeting_by_vtc(conn: &mut sqlx::AnyConnection, tenant: Uuid,
 }
 
 impl Store {
-    pub async fn create_meeting(&self, actor: &Actor, tenant: Uuid, new: NewMeeting) -> Result<MeetingView> {
-        let organizer = validate_upn(&new.organizer).map_err(|e| FieldError::new("organizer", e.message))?;
+    pub async fn create_meeting(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        new: NewMeeting,
+    ) -> Result<MeetingView> {
+        let organizer =
+            validate_upn(&new.organizer).map_err(|e| FieldError::new("organizer", e.message))?;
         let subject = new.subject.trim().to_string();
         if subject.is_empty() || subject.len() > 256 || subject.chars().any(char::is_control) {
             return Err(FieldError::new("subject", "1 to 256 printable characters").into());
@@ -97,7 +112,9 @@ impl Store {
         if end <= start {
             return Err(FieldError::new("endDateTime", "must be after startDateTime").into());
         }
-        let expires_at = new.expiry_date_time.unwrap_or(end + DEFAULT_EXPIRY_AFTER_END);
+        let expires_at = new
+            .expiry_date_time
+            .unwrap_or(end + DEFAULT_EXPIRY_AFTER_END);
         if expires_at < end {
             return Err(FieldError::new("expiryDateTime", "must not be before endDateTime").into());
         }
@@ -107,7 +124,8 @@ impl Store {
         }
         let rooms = new.invited_rooms.unwrap_or_default();
         for r in &rooms {
-            dial::parse_sip_uri(r).map_err(|e| FieldError::new("invitedRooms", format!("'{r}': {e}")))?;
+            dial::parse_sip_uri(r)
+                .map_err(|e| FieldError::new("invitedRooms", format!("'{r}': {e}")))?;
         }
         let settings = MeetingSettings {
             allow_anonymous_join: new.allow_anonymous_join.unwrap_or(true),
@@ -119,8 +137,16 @@ impl Store {
         let mut tx = self.write.begin().await?;
         match users::load_user(&mut tx, tenant, &organizer).await? {
             Some(u) if !u.deprovisioned => {}
-            Some(_) => return Err(FieldError::new("organizer", "the organizer is deprovisioned").into()),
-            None => return Err(FieldError::new("organizer", format!("no user '{organizer}' in this tenant")).into()),
+            Some(_) => {
+                return Err(FieldError::new("organizer", "the organizer is deprovisioned").into());
+            }
+            None => {
+                return Err(FieldError::new(
+                    "organizer",
+                    format!("no user '{organizer}' in this tenant"),
+                )
+                .into());
+            }
         }
         let mut vtc = None;
         for _ in 0..32 {
@@ -169,7 +195,15 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         // The audit row names the meeting, never its conference ID with the tenant key.
-        audit::record(&mut tx, actor, Some(tenant), "meeting.new", &m.id.to_string(), serde_json::json!({"organizer": m.organizer, "subject": m.subject})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "meeting.new",
+            &m.id.to_string(),
+            serde_json::json!({"organizer": m.organizer, "subject": m.subject}),
+        )
+        .await?;
         let view = view(&mut tx, m).await?;
         tx.commit().await?;
         Ok(view)
@@ -194,18 +228,26 @@ impl Store {
     /// coordinates are live are found (the ID is not shown otherwise).
     pub async fn meetings_by_vtc(&self, tenant: Uuid, vtc: &str) -> Result<Vec<MeetingView>> {
         let mut conn = self.read.acquire().await?;
-        let Some(m) = meeting_by_vtc(&mut conn, tenant, vtc.trim()).await? else { return Ok(vec![]) };
+        let Some(m) = meeting_by_vtc(&mut conn, tenant, vtc.trim()).await? else {
+            return Ok(vec![]);
+        };
         let v = view(&mut conn, m).await?;
-        Ok(if v.video_teleconference_id.is_some() { vec![v] } else { vec![] })
+        Ok(if v.video_teleconference_id.is_some() {
+            vec![v]
+        } else {
+            vec![]
+        })
     }
 
     pub async fn meetings(&self, tenant: Uuid, limit: i64) -> Result<Vec<MeetingView>> {
         let mut conn = self.read.acquire().await?;
-        let rows = sqlx::query("SELECT * FROM meetings WHERE tenant_id = $1 ORDER BY start_at DESC LIMIT $2")
-            .bind(tenant.to_string())
-            .bind(limit.clamp(1, 1000))
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM meetings WHERE tenant_id = $1 ORDER BY start_at DESC LIMIT $2",
+        )
+        .bind(tenant.to_string())
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&mut *conn)
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(view(&mut conn, row(r)?).await?);
@@ -224,10 +266,24 @@ async fn view(conn: &mut sqlx::AnyConnection, m: Meeting) -> Result<MeetingView>
         None => (None, "organizer unknown".to_string()),
         Some(u) if u.deprovisioned => (None, "organizer deprovisioned".to_string()),
         Some(u) => {
-            let eff = video_policy::effective(&grants, PolicyType::VideoInterop, &u, video_policy::GLOBAL);
+            let eff = video_policy::effective(
+                &grants,
+                PolicyType::VideoInterop,
+                &u,
+                video_policy::GLOBAL,
+            );
             match video_policy::enabled_provider(&eff.policy_name, &providers) {
-                Some(p) => (Some(coordinates(p, &m.video_teleconference_id)), "enabled".to_string()),
-                None => (None, format!("organizer's effective video interop policy is {}", eff.policy_name)),
+                Some(p) => (
+                    Some(coordinates(p, &m.video_teleconference_id)),
+                    "enabled".to_string(),
+                ),
+                None => (
+                    None,
+                    format!(
+                        "organizer's effective video interop policy is {}",
+                        eff.policy_name
+                    ),
+                ),
             }
         }
     };

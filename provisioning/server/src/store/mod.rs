@@ -99,7 +99,9 @@ impl Store {
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else {
-            return Err(FieldError::new("database", "expected sqlite://PATH or postgres://URL").into());
+            return Err(
+                FieldError::new("database", "expected sqlite://PATH or postgres://URL").into(),
+            );
         };
         let store = match backend {
             Backend::Postgres => {
@@ -132,7 +134,11 @@ impl Store {
                     .after_connect(sqlite_pragmas)
                     .connect(&url)
                     .await?;
-                Store { read, write, backend }
+                Store {
+                    read,
+                    write,
+                    backend,
+                }
             }
         };
         MIGRATOR
@@ -158,9 +164,14 @@ impl Store {
     }
 }
 
-type PragmaFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), sqlx::Error>> + Send + 'c>>;
+type PragmaFuture<'c> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::result::Result<(), sqlx::Error>> + Send + 'c>,
+>;
 
-fn sqlite_pragmas<'c>(conn: &'c mut sqlx::AnyConnection, _: sqlx::pool::PoolConnectionMetadata) -> PragmaFuture<'c> {
+fn sqlite_pragmas<'c>(
+    conn: &'c mut sqlx::AnyConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> PragmaFuture<'c> {
     Box::pin(async move {
         for p in [
             "PRAGMA journal_mode=WAL",
@@ -179,7 +190,9 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_millis_opt(v)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 pub(crate) fn json_list<T: serde::Serialize>(v: &[T]) -> String {

@@ -1,8 +1,12 @@
 //! VideoInteropServiceProvider: New / Set / Get / Remove with the cmdlets' semantics.
 
-use super::{Actor, Result, Store, StoreError, audit, get_b, get_os, get_s, get_uuid, json_list, parse_list};
+use super::{
+    Actor, Result, Store, StoreError, audit, get_b, get_os, get_s, get_uuid, json_list, parse_list,
+};
 use cvi_provisioning::FieldError;
-use cvi_provisioning::model::{Provider, TenantKey, validate_app_id, validate_identity, validate_instruction_uri};
+use cvi_provisioning::model::{
+    Provider, TenantKey, validate_app_id, validate_identity, validate_instruction_uri,
+};
 use cvi_provisioning::video_policy::{ENABLED_SUFFIX, PolicyType};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
@@ -22,7 +26,9 @@ pub struct ProviderPatch {
     pub allow_app_guest_joins_as_authenticated: Option<bool>,
 }
 
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<String>>, D::Error> {
     Ok(Some(Option::<String>::deserialize(d)?))
 }
 
@@ -37,7 +43,10 @@ fn row(r: &AnyRow) -> Result<Provider> {
     })
 }
 
-pub(crate) async fn load_providers(conn: &mut sqlx::AnyConnection, tenant: Uuid) -> Result<Vec<Provider>> {
+pub(crate) async fn load_providers(
+    conn: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+) -> Result<Vec<Provider>> {
     sqlx::query("SELECT * FROM providers WHERE tenant_id = $1 ORDER BY identity_lower")
         .bind(tenant.to_string())
         .fetch_all(&mut *conn)
@@ -47,7 +56,10 @@ pub(crate) async fn load_providers(conn: &mut sqlx::AnyConnection, tenant: Uuid)
         .collect()
 }
 
-pub(crate) async fn provider_by_key(conn: &mut sqlx::AnyConnection, key: &str) -> Result<Option<Provider>> {
+pub(crate) async fn provider_by_key(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+) -> Result<Option<Provider>> {
     sqlx::query("SELECT * FROM providers WHERE tenant_key = $1")
         .bind(key.to_string())
         .fetch_optional(&mut *conn)
@@ -80,9 +92,14 @@ fn normalize(p: &mut Provider) -> Result<()> {
     Ok(())
 }
 
-async fn key_taken(conn: &mut sqlx::AnyConnection, key: &str, except: Option<(Uuid, &str)>) -> Result<()> {
+async fn key_taken(
+    conn: &mut sqlx::AnyConnection,
+    key: &str,
+    except: Option<(Uuid, &str)>,
+) -> Result<()> {
     if let Some(other) = provider_by_key(conn, key).await? {
-        let same = except.is_some_and(|(t, id)| other.tenant_id == t && other.identity.eq_ignore_ascii_case(id));
+        let same = except
+            .is_some_and(|(t, id)| other.tenant_id == t && other.identity.eq_ignore_ascii_case(id));
         if !same {
             // Say nothing about who holds it.
             return Err(StoreError::Conflict {
@@ -98,11 +115,13 @@ impl Store {
     pub async fn create_provider(&self, actor: &Actor, mut p: Provider) -> Result<Provider> {
         normalize(&mut p)?;
         let mut tx = self.write.begin().await?;
-        let exists = sqlx::query("SELECT identity FROM providers WHERE tenant_id = $1 AND identity_lower = $2")
-            .bind(p.tenant_id.to_string())
-            .bind(p.identity.to_ascii_lowercase())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists = sqlx::query(
+            "SELECT identity FROM providers WHERE tenant_id = $1 AND identity_lower = $2",
+        )
+        .bind(p.tenant_id.to_string())
+        .bind(p.identity.to_ascii_lowercase())
+        .fetch_optional(&mut *tx)
+        .await?;
         if exists.is_some() {
             return Err(StoreError::Conflict {
                 field: "identity".into(),
@@ -125,12 +144,26 @@ impl Store {
         .bind(i64::from(p.allow_app_guest_joins_as_authenticated))
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, actor, Some(p.tenant_id), "provider.new", &p.identity, serde_json::to_value(&p).unwrap_or_default()).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(p.tenant_id),
+            "provider.new",
+            &p.identity,
+            serde_json::to_value(&p).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
 
-    pub async fn update_provider(&self, actor: &Actor, tenant: Uuid, identity: &str, patch: ProviderPatch) -> Result<Provider> {
+    pub async fn update_provider(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        identity: &str,
+        patch: ProviderPatch,
+    ) -> Result<Provider> {
         let mut tx = self.write.begin().await?;
         let Some(mut p) = load_providers(&mut tx, tenant)
             .await?
@@ -167,7 +200,15 @@ impl Store {
         .bind(p.identity.to_ascii_lowercase())
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, actor, Some(tenant), "provider.set", &p.identity, serde_json::to_value(&p).unwrap_or_default()).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "provider.set",
+            &p.identity,
+            serde_json::to_value(&p).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -180,13 +221,18 @@ impl Store {
                     .case_insensitive(true)
                     .size_limit(1 << 16)
                     .build()
-                    .map_err(|e| FieldError::new("filter", format!("not a valid regular expression: {e}")))?,
+                    .map_err(|e| {
+                        FieldError::new("filter", format!("not a valid regular expression: {e}"))
+                    })?,
             ),
             None => None,
         };
         let mut conn = self.read.acquire().await?;
         let all = load_providers(&mut conn, tenant).await?;
-        Ok(all.into_iter().filter(|p| re.as_ref().is_none_or(|re| re.is_match(&p.identity))).collect())
+        Ok(all
+            .into_iter()
+            .filter(|p| re.as_ref().is_none_or(|re| re.is_match(&p.identity)))
+            .collect())
     }
 
     pub async fn provider(&self, tenant: Uuid, identity: &str) -> Result<Provider> {
@@ -219,7 +265,9 @@ impl Store {
         if n > 0 {
             return Err(StoreError::Conflict {
                 field: "identity".into(),
-                message: format!("identity: {policy} is granted {n} time(s); grant another policy first"),
+                message: format!(
+                    "identity: {policy} is granted {n} time(s); grant another policy first"
+                ),
             });
         }
         sqlx::query("DELETE FROM providers WHERE tenant_id = $1 AND identity_lower = $2")
@@ -227,7 +275,15 @@ impl Store {
             .bind(p.identity.to_ascii_lowercase())
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, actor, Some(tenant), "provider.remove", &p.identity, serde_json::json!({})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "provider.remove",
+            &p.identity,
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

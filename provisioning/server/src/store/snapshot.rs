@@ -11,25 +11,45 @@ impl Store {
     /// The snapshot for `request_uri`. `served_domains` are the configured SIP domains; when
     /// empty, the domains of all tenant keys are served. `only_tenant` hides every other
     /// tenant (a tenant admin's `explain`).
-    pub async fn snapshot_for(&self, request_uri: &str, served_domains: &[String], only_tenant: Option<Uuid>) -> Result<Snapshot> {
+    pub async fn snapshot_for(
+        &self,
+        request_uri: &str,
+        served_domains: &[String],
+        only_tenant: Option<Uuid>,
+    ) -> Result<Snapshot> {
         let mut conn = self.read.begin().await?;
         let served = if served_domains.is_empty() {
-            let rows = sqlx::query("SELECT DISTINCT key_domain FROM providers").fetch_all(&mut *conn).await?;
-            rows.iter().map(|r| super::get_s(r, "key_domain")).collect::<Result<Vec<_>>>()?
+            let rows = sqlx::query("SELECT DISTINCT key_domain FROM providers")
+                .fetch_all(&mut *conn)
+                .await?;
+            rows.iter()
+                .map(|r| super::get_s(r, "key_domain"))
+                .collect::<Result<Vec<_>>>()?
         } else {
             served_domains.to_vec()
         };
         let mut snap = Snapshot::new(served);
-        let Ok(uri) = dial::parse_sip_uri(request_uri) else { return Ok(snap) };
-        let Some(user) = uri.user.as_deref() else { return Ok(snap) };
-        let Ok(ds) = dial::parse_dial_string(user, &uri.host) else { return Ok(snap) };
+        let Ok(uri) = dial::parse_sip_uri(request_uri) else {
+            return Ok(snap);
+        };
+        let Some(user) = uri.user.as_deref() else {
+            return Ok(snap);
+        };
+        let Ok(ds) = dial::parse_dial_string(user, &uri.host) else {
+            return Ok(snap);
+        };
         let wanted: Vec<(String, Option<String>)> = match ds {
             DialString::Ivr(k) => vec![(k.to_string(), None)],
-            DialString::Direct(c) => c.into_iter().map(|c| (c.key.to_string(), Some(c.conference_id))).collect(),
+            DialString::Direct(c) => c
+                .into_iter()
+                .map(|c| (c.key.to_string(), Some(c.conference_id)))
+                .collect(),
         };
         let mut tenants = BTreeSet::new();
         for (key, conf) in wanted {
-            let Some(p) = providers::provider_by_key(&mut conn, &key).await? else { continue };
+            let Some(p) = providers::provider_by_key(&mut conn, &key).await? else {
+                continue;
+            };
             if only_tenant.is_some_and(|t| t != p.tenant_id) {
                 continue;
             }

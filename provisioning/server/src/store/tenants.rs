@@ -1,6 +1,9 @@
 //! Tenants and groups.
 
-use super::{Actor, Result, Store, StoreError, audit, from_ms, get_i, get_s, get_uuid, json_list, ms, parse_list};
+use super::{
+    Actor, Result, Store, StoreError, audit, from_ms, get_i, get_s, get_uuid, json_list, ms,
+    parse_list,
+};
 use chrono::Utc;
 use cvi_provisioning::FieldError;
 use cvi_provisioning::model::{Group, Tenant, validate_domain, validate_name};
@@ -17,7 +20,12 @@ fn tenant_row(r: &AnyRow) -> Result<Tenant> {
 }
 
 impl Store {
-    pub async fn create_tenant(&self, actor: &Actor, name: &str, verified_domains: &[String]) -> Result<Tenant> {
+    pub async fn create_tenant(
+        &self,
+        actor: &Actor,
+        name: &str,
+        verified_domains: &[String],
+    ) -> Result<Tenant> {
         validate_name("name", name)?;
         let mut domains = Vec::with_capacity(verified_domains.len());
         for d in verified_domains {
@@ -50,7 +58,15 @@ impl Store {
             .bind(ms(t.created_at))
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, actor, Some(t.id), "tenant.new", &t.name, serde_json::json!({"verifiedDomains": t.verified_domains})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(t.id),
+            "tenant.new",
+            &t.name,
+            serde_json::json!({"verifiedDomains": t.verified_domains}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -84,32 +100,53 @@ impl Store {
         }
     }
 
-    pub async fn create_group(&self, actor: &Actor, tenant: Uuid, name: &str, display_name: &str) -> Result<Group> {
+    pub async fn create_group(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        name: &str,
+        display_name: &str,
+    ) -> Result<Group> {
         validate_name("name", name)?;
         let g = Group {
             tenant_id: tenant,
             name: name.trim().to_string(),
-            display_name: if display_name.trim().is_empty() { name.trim().to_string() } else { display_name.trim().to_string() },
+            display_name: if display_name.trim().is_empty() {
+                name.trim().to_string()
+            } else {
+                display_name.trim().to_string()
+            },
         };
         let mut tx = self.write.begin().await?;
-        let exists = sqlx::query("SELECT name FROM tenant_groups WHERE tenant_id = $1 AND name = $2")
-            .bind(tenant.to_string())
-            .bind(g.name.clone())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists =
+            sqlx::query("SELECT name FROM tenant_groups WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant.to_string())
+                .bind(g.name.clone())
+                .fetch_optional(&mut *tx)
+                .await?;
         if exists.is_some() {
             return Err(StoreError::Conflict {
                 field: "name".into(),
                 message: format!("name: group '{}' exists", g.name),
             });
         }
-        sqlx::query("INSERT INTO tenant_groups (tenant_id, name, display_name) VALUES ($1, $2, $3)")
-            .bind(tenant.to_string())
-            .bind(g.name.clone())
-            .bind(g.display_name.clone())
-            .execute(&mut *tx)
-            .await?;
-        audit::record(&mut tx, actor, Some(tenant), "group.new", &g.name, serde_json::json!({})).await?;
+        sqlx::query(
+            "INSERT INTO tenant_groups (tenant_id, name, display_name) VALUES ($1, $2, $3)",
+        )
+        .bind(tenant.to_string())
+        .bind(g.name.clone())
+        .bind(g.display_name.clone())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "group.new",
+            &g.name,
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(g)
     }

@@ -32,7 +32,12 @@ pub fn hash_token(token: &str) -> String {
 }
 
 impl Store {
-    pub async fn issue_token(&self, actor: &Actor, tenant: Uuid, name: &str) -> Result<IssuedToken> {
+    pub async fn issue_token(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        name: &str,
+    ) -> Result<IssuedToken> {
         validate_name("name", name)?;
         let mut raw = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut raw);
@@ -47,7 +52,15 @@ impl Store {
             .bind(ms(Utc::now()))
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, actor, Some(tenant), "token.new", name.trim(), serde_json::json!({"id": id})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "token.new",
+            name.trim(),
+            serde_json::json!({"id": id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(IssuedToken {
             id,

@@ -33,21 +33,27 @@ pub struct UserPatch {
     pub deprovisioned: Option<bool>,
 }
 
-pub(crate) async fn load_user(conn: &mut sqlx::AnyConnection, tenant: Uuid, upn: &str) -> Result<Option<User>> {
+pub(crate) async fn load_user(
+    conn: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+    upn: &str,
+) -> Result<Option<User>> {
     let row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND upn = $2")
         .bind(tenant.to_string())
         .bind(upn.to_string())
         .fetch_optional(&mut *conn)
         .await?;
     let Some(r) = row else { return Ok(None) };
-    let groups = sqlx::query("SELECT group_name FROM user_groups WHERE tenant_id = $1 AND upn = $2 ORDER BY group_name")
-        .bind(tenant.to_string())
-        .bind(upn.to_string())
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|g| get_s(g, "group_name"))
-        .collect::<Result<Vec<_>>>()?;
+    let groups = sqlx::query(
+        "SELECT group_name FROM user_groups WHERE tenant_id = $1 AND upn = $2 ORDER BY group_name",
+    )
+    .bind(tenant.to_string())
+    .bind(upn.to_string())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|g| get_s(g, "group_name"))
+    .collect::<Result<Vec<_>>>()?;
     Ok(Some(User {
         tenant_id: tenant,
         user_principal_name: get_s(&r, "upn")?,
@@ -59,8 +65,17 @@ pub(crate) async fn load_user(conn: &mut sqlx::AnyConnection, tenant: Uuid, upn:
     }))
 }
 
-async fn set_groups(tx: &mut sqlx::Transaction<'_, Any>, tenant: Uuid, upn: &str, groups: &[String]) -> Result<Vec<String>> {
-    let mut groups: Vec<String> = groups.iter().map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect();
+async fn set_groups(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    tenant: Uuid,
+    upn: &str,
+    groups: &[String],
+) -> Result<Vec<String>> {
+    let mut groups: Vec<String> = groups
+        .iter()
+        .map(|g| g.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .collect();
     groups.sort();
     groups.dedup();
     sqlx::query("DELETE FROM user_groups WHERE tenant_id = $1 AND upn = $2")
@@ -69,11 +84,12 @@ async fn set_groups(tx: &mut sqlx::Transaction<'_, Any>, tenant: Uuid, upn: &str
         .execute(&mut **tx)
         .await?;
     for g in &groups {
-        let exists = sqlx::query("SELECT name FROM tenant_groups WHERE tenant_id = $1 AND name = $2")
-            .bind(tenant.to_string())
-            .bind(g.clone())
-            .fetch_optional(&mut **tx)
-            .await?;
+        let exists =
+            sqlx::query("SELECT name FROM tenant_groups WHERE tenant_id = $1 AND name = $2")
+                .bind(tenant.to_string())
+                .bind(g.clone())
+                .fetch_optional(&mut **tx)
+                .await?;
         if exists.is_none() {
             return Err(FieldError::new("groups", format!("no group '{g}' in this tenant")).into());
         }
@@ -101,7 +117,11 @@ impl Store {
                 message: format!("userPrincipalName: '{upn}' exists"),
             });
         }
-        let display_name = if display_name.is_empty() { upn.clone() } else { display_name };
+        let display_name = if display_name.is_empty() {
+            upn.clone()
+        } else {
+            display_name
+        };
         sqlx::query("INSERT INTO users (tenant_id, upn, display_name, homing, hybrid_voice, deprovisioned) VALUES ($1, $2, $3, $4, $5, 0)")
             .bind(tenant.to_string())
             .bind(upn.clone())
@@ -121,12 +141,26 @@ impl Store {
             deprovisioned: false,
         };
         grants::check_interop_for_user(&mut tx, &user).await?;
-        audit::record(&mut tx, actor, Some(tenant), "user.new", &upn, serde_json::to_value(&user).unwrap_or_default()).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "user.new",
+            &upn,
+            serde_json::to_value(&user).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
 
-    pub async fn update_user(&self, actor: &Actor, tenant: Uuid, upn: &str, patch: UserPatch) -> Result<User> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        tenant: Uuid,
+        upn: &str,
+        patch: UserPatch,
+    ) -> Result<User> {
         let upn = validate_upn(upn)?;
         let mut tx = self.write.begin().await?;
         let Some(mut user) = load_user(&mut tx, tenant, &upn).await? else {
@@ -161,7 +195,15 @@ impl Store {
             user.groups = set_groups(&mut tx, tenant, &upn, g).await?;
         }
         grants::check_interop_for_user(&mut tx, &user).await?;
-        audit::record(&mut tx, actor, Some(tenant), "user.set", &upn, serde_json::to_value(&user).unwrap_or_default()).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "user.set",
+            &upn,
+            serde_json::to_value(&user).unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -169,7 +211,9 @@ impl Store {
     pub async fn user(&self, tenant: Uuid, upn: &str) -> Result<User> {
         let upn = validate_upn(upn).map_err(|_| StoreError::NotFound("user".into()))?;
         let mut conn = self.read.acquire().await?;
-        load_user(&mut conn, tenant, &upn).await?.ok_or_else(|| StoreError::NotFound("user".into()))
+        load_user(&mut conn, tenant, &upn)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("user".into()))
     }
 
     pub async fn list_users(&self, tenant: Uuid) -> Result<Vec<User>> {
