@@ -15,17 +15,18 @@ pub(crate) struct AuditArgs {
     limit: Option<u32>,
 }
 
-/// Columns shown first when present; the others follow in the server's order.
-const PREFERRED: [&str; 8] = [
-    "at",
-    "timestamp",
-    "time",
-    "actor",
-    "action",
-    "tenantId",
-    "target",
-    "detail",
+/// The columns of the table; the JSON output has every field.
+const COLUMNS: [(&str, &str); 6] = [
+    ("at", "at"),
+    ("actor", "actor"),
+    ("action", "action"),
+    ("tenant", "tenantId"),
+    ("target", "target"),
+    ("detail", "detail"),
 ];
+
+/// Longest detail shown in the table.
+const DETAIL_CHARS: usize = 100;
 
 pub(crate) async fn run(api: &Api, out: OutputFormat, args: AuditArgs) -> anyhow::Result<ExitCode> {
     let mut q: Vec<(&str, String)> = Vec::new();
@@ -44,23 +45,27 @@ pub(crate) fn table(v: &Value) -> String {
     let Some(items) = v.as_array() else {
         return output::object(v);
     };
-    let Some(Value::Object(first)) = items.first() else {
-        return output::generic_list(items);
-    };
-    let mut keys: Vec<&str> = PREFERRED
-        .iter()
-        .copied()
-        .filter(|k| first.contains_key(*k))
-        .collect();
-    keys.extend(
-        first
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !PREFERRED.contains(k)),
-    );
+    if items.is_empty() {
+        return "(none)\n".into();
+    }
     let rows: Vec<Vec<String>> = items
         .iter()
-        .map(|it| keys.iter().map(|k| output::cell(it.get(*k))).collect())
+        .map(|it| {
+            COLUMNS
+                .iter()
+                .map(|(_, k)| {
+                    let c = output::at(it, k);
+                    if *k == "detail" && c.chars().count() > DETAIL_CHARS {
+                        let mut s: String = c.chars().take(DETAIL_CHARS - 1).collect();
+                        s.push('…');
+                        s
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        })
         .collect();
-    output::table(&keys, &rows)
+    let headers: Vec<&str> = COLUMNS.iter().map(|(h, _)| *h).collect();
+    output::table(&headers, &rows)
 }

@@ -136,7 +136,11 @@ pub(crate) fn render(d: &Value) -> String {
                 field(o, "meetingId", "meeting_id"),
                 output::at(o, "provider"),
                 field(o, "tenantKey", "tenant_key"),
-                output::at(o, "order"),
+                match o["order"].as_str() {
+                    Some("keyConf") => "key.conf".to_string(),
+                    Some("confKey") => "conf.key".to_string(),
+                    _ => output::at(o, "order"),
+                },
             )
         }
         Some("reject") => format!(

@@ -3,7 +3,7 @@
 use super::http::Api;
 use super::output::{self, OutputFormat};
 use super::{List, TenantArg};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand, Debug, PartialEq, Eq)]
@@ -36,11 +36,17 @@ pub(crate) enum ConfigCmd {
         #[command(flatten)]
         tenant: TenantArg,
         /// Allow ACS users (`--enable-acs-users` alone means true).
-        #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = false)]
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
         enable_acs_users: Option<bool>,
         /// Allowed ACS resource IDs, `a;b` (`''` for none).
         #[arg(long)]
         allowed_acs_resources: Option<List>,
+        /// Allow every ACS resource but the blocked ones (deprecated in Teams).
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+        allow_all_acs_resources: Option<bool>,
+        /// Blocked ACS resource IDs, `a;b` (`''` for none).
+        #[arg(long)]
+        blocked_acs_resources: Option<List>,
     },
 }
 
@@ -61,10 +67,18 @@ pub(crate) async fn run(
             tenant,
             enable_acs_users,
             allowed_acs_resources,
+            allow_all_acs_resources,
+            blocked_acs_resources,
         }) => {
-            if enable_acs_users.is_none() && allowed_acs_resources.is_none() {
+            let changes = Changes {
+                enable_acs_users,
+                allowed_acs_resources,
+                allow_all_acs_resources,
+                blocked_acs_resources,
+            };
+            if changes == Changes::default() {
                 return Err(super::usage(
-                    "federation config set: give --enable-acs-users and/or --allowed-acs-resources",
+                    "federation config set: give at least one setting to change",
                 ));
             }
             let path = [
@@ -75,7 +89,7 @@ pub(crate) async fn run(
             ];
             // PUT replaces the whole configuration: start from the current one.
             let current = api.get(&path, &[]).await?;
-            let body = merge_config(&current, enable_acs_users, allowed_acs_resources);
+            let body = merge_config(&current, changes);
             api.put(&path, &body).await?
         }
         FederationCmd::Check {
@@ -92,20 +106,44 @@ pub(crate) async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The full configuration to PUT: `current` with the given settings replaced.
-pub(crate) fn merge_config(
-    current: &Value,
-    enable: Option<bool>,
-    resources: Option<List>,
-) -> Value {
-    let enable = enable.unwrap_or_else(|| current["enableAcsUsers"].as_bool().unwrap_or(false));
-    let resources = match resources {
-        Some(l) => json!(l.0),
-        None => current
-            .get("allowedAcsResources")
-            .filter(|x| x.is_array())
-            .cloned()
-            .unwrap_or_else(|| json!([])),
+/// The settings `federation config set` changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Changes {
+    pub(crate) enable_acs_users: Option<bool>,
+    pub(crate) allowed_acs_resources: Option<List>,
+    pub(crate) allow_all_acs_resources: Option<bool>,
+    pub(crate) blocked_acs_resources: Option<List>,
+}
+
+/// The full configuration to PUT: `current` (every field it has) with the changes applied.
+pub(crate) fn merge_config(current: &Value, c: Changes) -> Value {
+    let mut body = match current {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
     };
-    json!({ "enableAcsUsers": enable, "allowedAcsResources": resources })
+    let mut set = |k: &str, v: Option<Value>, default: Value| match v {
+        Some(v) => {
+            body.insert(k.into(), v);
+        }
+        None => {
+            body.entry(k).or_insert(default);
+        }
+    };
+    set(
+        "enableAcsUsers",
+        c.enable_acs_users.map(Value::from),
+        json!(false),
+    );
+    set(
+        "allowedAcsResources",
+        c.allowed_acs_resources.map(|l| json!(l.0)),
+        json!([]),
+    );
+    if let Some(a) = c.allow_all_acs_resources {
+        body.insert("allowAllAcsResources".into(), json!(a));
+    }
+    if let Some(l) = c.blocked_acs_resources {
+        body.insert("blockedAcsResources".into(), json!(l.0));
+    }
+    Value::Object(body)
 }

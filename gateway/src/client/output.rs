@@ -128,19 +128,38 @@ pub(crate) fn kv(pairs: &[(&str, Option<String>)]) -> String {
     out
 }
 
-/// An object of unknown shape as `key: value` lines (top-level fields, in server order).
+/// An object of unknown shape as `key: value` lines, nested objects flattened to dotted
+/// keys (`call.client`), fields in the server's order.
 pub(crate) fn object(v: &Value) -> String {
     match v {
-        Value::Object(m) => {
-            let pairs: Vec<(&str, Option<String>)> = m
+        Value::Object(_) => {
+            let mut flat = Vec::new();
+            flatten("", v, &mut flat);
+            let pairs: Vec<(&str, Option<String>)> = flat
                 .iter()
-                .map(|(k, x)| (k.as_str(), Some(cell(Some(x)))))
+                .map(|(k, x)| (k.as_str(), Some(x.clone())))
                 .collect();
             kv(&pairs)
         }
         Value::Array(a) => generic_list(a),
         Value::Null => String::new(),
         other => format!("{}\n", cell(Some(other))),
+    }
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, x) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, x, out);
+            }
+        }
+        other => out.push((prefix.to_string(), cell(Some(other)))),
     }
 }
 

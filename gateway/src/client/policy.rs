@@ -38,8 +38,8 @@ pub(crate) struct GranteeArgs {
     /// A user principal name.
     #[arg(long)]
     identity: Option<String>,
-    /// A group; needs --rank (lower wins when a user is in several groups).
-    #[arg(long, requires = "rank")]
+    /// A group; granting needs --rank (lower wins when a user is in several groups).
+    #[arg(long)]
     group: Option<String>,
     /// The tenant-wide (Global) grant.
     #[arg(long)]
@@ -72,6 +72,17 @@ pub(crate) enum PolicyCmd {
         #[arg(long, conflicts_with_all = ["identity", "global"])]
         rank: Option<u32>,
     },
+    /// Create or change a custom external access policy (also `Global`); the other types
+    /// are preconstructed and read-only.
+    Set {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[arg(long)]
+        policy_name: String,
+        /// `true` or `false`.
+        #[arg(long, action = clap::ArgAction::Set)]
+        enable_acs_federation_access: bool,
+    },
     /// List the tenant's grants.
     Grants {
         #[command(flatten)]
@@ -88,13 +99,25 @@ pub(crate) enum PolicyCmd {
     },
 }
 
-/// The `grantee` object of `POST /grants`.
-pub(crate) fn grantee_json(g: &GranteeArgs, rank: Option<u32>) -> Value {
-    match (&g.identity, &g.group) {
+/// The `grantee` object of `POST /grants`. A group grant needs a rank; removing one does
+/// not (the server ignores it, so 0 is sent).
+pub(crate) fn grantee_json(
+    g: &GranteeArgs,
+    rank: Option<u32>,
+    removing: bool,
+) -> Result<Value, String> {
+    Ok(match (&g.identity, &g.group) {
         (Some(upn), _) => json!({ "kind": "user", "identity": upn }),
-        (None, Some(group)) => json!({ "kind": "group", "group": group, "rank": rank }),
+        (None, Some(group)) => {
+            let rank = match (rank, removing) {
+                (Some(r), _) => r,
+                (None, true) => 0,
+                (None, false) => return Err("--group needs --rank (lower wins)".into()),
+            };
+            json!({ "kind": "group", "group": group, "rank": rank })
+        }
         (None, None) => json!({ "kind": "global" }),
-    }
+    })
 }
 
 pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
@@ -115,7 +138,7 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow:
                         .await?
                 }
             };
-            output::emit(out, &v, instances_table);
+            output::emit(out, &v, |v| output::list(v, instance_columns(policy_type)));
         }
         PolicyCmd::Grant {
             tenant,
@@ -134,7 +157,7 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow:
             let body = json!({
                 "policyType": policy_type.as_str(),
                 "policyName": name,
-                "grantee": grantee_json(&grantee, rank),
+                "grantee": grantee_json(&grantee, rank, name.is_null()).map_err(super::usage)?,
             });
             let v = api
                 .post(&["tenants", &tenant.tenant, "grants"], &body)
@@ -145,10 +168,31 @@ pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: PolicyCmd) -> anyhow:
                         "removed the {} grant of {}\n",
                         policy_type.as_str(),
                         describe(&body["grantee"])
+                            .split(" (rank")
+                            .next()
+                            .unwrap_or_default()
                     )
                 } else {
                     grants_table(v)
                 }
+            });
+        }
+        PolicyCmd::Set {
+            tenant,
+            policy_name,
+            enable_acs_federation_access,
+        } => {
+            let body = json!({ "enableAcsFederationAccess": enable_acs_federation_access });
+            let path = [
+                "tenants",
+                tenant.tenant.as_str(),
+                "policies",
+                "externalAccess",
+                policy_name.as_str(),
+            ];
+            let v = api.put(&path, &body).await?;
+            output::emit(out, &v, |v| {
+                output::list(v, instance_columns(PolicyType::ExternalAccess))
             });
         }
         PolicyCmd::Grants {
@@ -194,27 +238,24 @@ pub(crate) fn describe(g: &Value) -> String {
     }
 }
 
-fn instances_table(v: &Value) -> String {
-    match v {
-        Value::Array(a) if a.first().is_some_and(|x| x.get("identity").is_some()) => output::list(
-            v,
-            &[
-                ("identity", "identity"),
-                ("enabled", "enabled"),
-                ("provider", "providerName"),
-            ],
-        ),
-        Value::Object(o) if o.contains_key("identity") && o.contains_key("enabled") => {
-            output::list(
-                v,
-                &[
-                    ("identity", "identity"),
-                    ("enabled", "enabled"),
-                    ("provider", "providerName"),
-                ],
-            )
-        }
-        other => output::object(other),
+/// Columns of the instances of each policy type.
+fn instance_columns(t: PolicyType) -> &'static [(&'static str, &'static str)] {
+    match t {
+        PolicyType::VideoInterop => &[
+            ("identity", "identity"),
+            ("enabled", "enabled"),
+            ("provider", "providerName"),
+        ],
+        PolicyType::TeamsInterop => &[
+            ("identity", "identity"),
+            ("calling default client", "callingDefaultClient"),
+            ("chat default client", "chatDefaultClient"),
+            ("end-user override", "allowEndUserClientOverride"),
+        ],
+        PolicyType::ExternalAccess => &[
+            ("identity", "identity"),
+            ("acs federation access", "enableAcsFederationAccess"),
+        ],
     }
 }
 

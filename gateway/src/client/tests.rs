@@ -18,6 +18,11 @@ fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("cvi").chain(args.iter().copied()))
 }
 
+/// `"a b c"` → `["a", "b", "c"]`.
+fn w(s: &str) -> Vec<&str> {
+    s.split_whitespace().collect()
+}
+
 fn ok(args: &[&str]) -> Cli {
     match parse(args) {
         Ok(c) => c,
@@ -39,31 +44,19 @@ fn lists_split_on_semicolons_and_commas() {
 
 #[test]
 fn global_options_go_anywhere() {
-    let c = ok(&[
-        "tenant",
-        "get",
-        "--output",
-        "json",
-        "--server",
-        "http://gw:9000",
-    ]);
+    let c = ok(&w("tenant get --output json --server http://gw:9000"));
     assert_eq!(c.client.output, OutputFormat::Json);
     assert_eq!(c.client.server, "http://gw:9000");
-    let c = ok(&["--output", "json", "tenant", "get"]);
+    let c = ok(&w("--output json tenant get"));
     assert_eq!(c.client.output, OutputFormat::Json);
-    assert!(parse(&["tenant", "get", "--output", "yaml"]).is_err());
+    assert!(parse(&w("tenant get --output yaml")).is_err());
 }
 
 #[test]
 fn tenant_new_with_domains() {
-    let c = ok(&[
-        "tenant",
-        "new",
-        "--name",
-        "Contoso",
-        "--verified-domains",
-        "contoso.com;contoso.net",
-    ]);
+    let c = ok(&w(
+        "tenant new --name Contoso --verified-domains contoso.com;contoso.net",
+    ));
     assert_eq!(
         c.cmd_tenant(),
         Some(tenant::TenantCmd::New {
@@ -84,22 +77,9 @@ impl Cli {
 
 #[test]
 fn user_booleans_and_homing() {
-    let c = ok(&[
-        "user",
-        "set",
-        "--tenant",
-        "T",
-        "--identity",
-        "bob@contoso.com",
-        "--homing",
-        "onPremises",
-        "--hybrid-voice",
-        "true",
-        "--deprovisioned",
-        "false",
-        "--groups",
-        "eng;rooms",
-    ]);
+    let c = ok(&w(
+        "user set --tenant T --identity bob@contoso.com --homing onPremises --hybrid-voice true --deprovisioned false --groups eng;rooms",
+    ));
     let ClientCommand::User(user::UserCmd::Set {
         fields,
         deprovisioned,
@@ -115,42 +95,21 @@ fn user_booleans_and_homing() {
         json!({"homing": "onPremises", "hybridVoice": true, "groups": ["eng", "rooms"]})
     );
     assert!(
-        parse(&[
-            "user",
-            "set",
-            "--tenant",
-            "T",
-            "--identity",
-            "b@c.com",
-            "--homing",
-            "on-premises"
-        ])
+        parse(&w(
+            "user set --tenant T --identity b@c.com --homing on-premises"
+        ))
         .is_err()
     );
     assert!(
-        parse(&[
-            "user",
-            "set",
-            "--tenant",
-            "T",
-            "--identity",
-            "b@c.com",
-            "--hybrid-voice",
-            "yes"
-        ])
+        parse(&w(
+            "user set --tenant T --identity b@c.com --hybrid-voice yes"
+        ))
         .is_err()
     );
     assert!(
-        parse(&[
-            "user",
-            "new",
-            "--tenant",
-            "T",
-            "--identity",
-            "b@c.com",
-            "--deprovisioned",
-            "true"
-        ])
+        parse(&w(
+            "user new --tenant T --identity b@c.com --deprovisioned true"
+        ))
         .is_err()
     );
 }
@@ -181,20 +140,9 @@ fn provider_set_sends_only_given_fields_and_empty_uri_clears() {
         serde_json::Value::Object(fields.body()),
         json!({"instructionUri": null, "allowAppGuestJoinsAsAuthenticated": false})
     );
-    let c = ok(&[
-        "provider",
-        "new",
-        "--tenant",
-        "T",
-        "--identity",
-        "Polycom",
-        "--tenant-key",
-        "813878896@t.plcm.vc",
-        "--aad-application-ids",
-        "a,b",
-        "--instruction-uri",
-        "https://dialin.plcm.vc/teams/",
-    ]);
+    let c = ok(&w(
+        "provider new --tenant T --identity Polycom --tenant-key 813878896@t.plcm.vc --aad-application-ids a,b --instruction-uri https://dialin.plcm.vc/teams/",
+    ));
     let ClientCommand::Provider(provider::ProviderCmd::New { fields, .. }) = c.cmd else {
         panic!("provider new expected");
     };
@@ -218,7 +166,6 @@ fn policy_grant_needs_exactly_one_grantee() {
     let with = |extra: &[&str]| parse(&[&base[..], extra].concat());
     assert!(with(&[]).is_err(), "a grantee is required");
     assert!(with(&["--identity", "a@b.com", "--global"]).is_err());
-    assert!(with(&["--group", "eng"]).is_err(), "a group needs a rank");
     assert!(
         with(&["--identity", "a@b.com", "--rank", "1"]).is_err(),
         "rank only with a group"
@@ -231,7 +178,7 @@ fn policy_grant_needs_exactly_one_grantee() {
             ..
         })) => {
             assert_eq!(policy_type, policy::PolicyType::VideoInterop);
-            policy::grantee_json(&grantee, rank)
+            policy::grantee_json(&grantee, rank, false).unwrap_or_else(|e| panic!("{e}"))
         }
         other => panic!("{extra:?}: {other:?}"),
     };
@@ -244,7 +191,21 @@ fn policy_grant_needs_exactly_one_grantee() {
         json!({"kind": "group", "group": "eng", "rank": 2})
     );
     assert_eq!(grantee(&["--global"]), json!({"kind": "global"}));
-    let c = ok(&["policy", "get", "--tenant", "T", "--type", "teamsInterop"]);
+    let Ok(ClientCommand::Policy(policy::PolicyCmd::Grant { grantee, rank, .. })) =
+        with(&["--group", "eng"]).map(|c| c.cmd)
+    else {
+        panic!("--group without --rank parses");
+    };
+    assert!(
+        policy::grantee_json(&grantee, rank, false).is_err(),
+        "granting needs a rank"
+    );
+    assert_eq!(
+        policy::grantee_json(&grantee, rank, true),
+        Ok(json!({"kind": "group", "group": "eng", "rank": 0})),
+        "removing does not"
+    );
+    let c = ok(&w("policy get --tenant T --type teamsInterop"));
     assert!(matches!(
         c.cmd,
         ClientCommand::Policy(policy::PolicyCmd::Get {
@@ -287,34 +248,14 @@ fn meeting_new_defaults_and_lists() {
     assert_eq!(b["trustedSubnets"], json!(["10.0.0.0/8", "192.0.2.0/24"]));
     assert!(b.get("expiryDateTime").is_none());
     assert!(
-        parse(&[
-            "meeting",
-            "new",
-            "--tenant",
-            "T",
-            "--organizer",
-            "a@b.com",
-            "--subject",
-            "s",
-            "--start",
-            "tomorrow"
-        ])
+        parse(&w(
+            "meeting new --tenant T --organizer a@b.com --subject s --start tomorrow"
+        ))
         .is_err()
     );
-    let c = ok(&[
-        "meeting",
-        "new",
-        "--tenant",
-        "T",
-        "--organizer",
-        "a@b.com",
-        "--subject",
-        "s",
-        "--start",
-        "2025-03-01T10:00:00+01:00",
-        "--end",
-        "2025-03-01T08:00:00Z",
-    ]);
+    let c = ok(&w(
+        "meeting new --tenant T --organizer a@b.com --subject s --start 2025-03-01T10:00:00+01:00 --end 2025-03-01T08:00:00Z",
+    ));
     let ClientCommand::Meeting(meeting::MeetingCmd::New(m)) = c.cmd else {
         panic!("meeting new expected");
     };
@@ -323,43 +264,16 @@ fn meeting_new_defaults_and_lists() {
 
 #[test]
 fn meeting_get_needs_one_id() {
-    assert!(parse(&["meeting", "get", "--tenant", "T"]).is_err());
-    assert!(
-        parse(&[
-            "meeting",
-            "get",
-            "--tenant",
-            "T",
-            "--id",
-            "x",
-            "--video-id",
-            "0179206841"
-        ])
-        .is_err()
-    );
-    assert!(
-        parse(&[
-            "meeting",
-            "get",
-            "--tenant",
-            "T",
-            "--video-id",
-            "0179206841"
-        ])
-        .is_ok()
-    );
+    assert!(parse(&w("meeting get --tenant T")).is_err());
+    assert!(parse(&w("meeting get --tenant T --id x --video-id 0179206841")).is_err());
+    assert!(parse(&w("meeting get --tenant T --video-id 0179206841")).is_ok());
 }
 
 #[test]
 fn explain_body() {
-    let c = ok(&[
-        "explain",
-        "--source-address",
-        "192.0.2.7",
-        "--from",
-        "sip:room@x.com",
-        "813878896@t.plcm.vc",
-    ]);
+    let c = ok(&w(
+        "explain --source-address 192.0.2.7 --from sip:room@x.com 813878896@t.plcm.vc",
+    ));
     let ClientCommand::Explain(a) = c.cmd else {
         panic!("explain expected");
     };
@@ -367,8 +281,8 @@ fn explain_body() {
         a.body(),
         json!({"requestUri": "sip:813878896@t.plcm.vc", "from": "sip:room@x.com", "sourceAddress": "192.0.2.7"})
     );
-    assert!(parse(&["explain", "--source-address", "not-an-ip", "sip:a@b"]).is_err());
-    assert!(parse(&["explain"]).is_err());
+    assert!(parse(&w("explain --source-address not-an-ip sip:a@b")).is_err());
+    assert!(parse(&w("explain")).is_err());
 }
 
 #[test]
@@ -391,21 +305,14 @@ fn explain_renders_checks_and_exit_codes() {
         "tenant_key": "813878896@t.plcm.vc", "order": "keyConf", "trust": {"kind": "guest"}, "lobby": true}, "trace": []});
     assert_eq!(
         explain::render(&join),
-        "decision: join meeting m1 through provider Polycom (813878896@t.plcm.vc, keyConf); caller guest, waits in the lobby\n"
+        "decision: join meeting m1 through provider Polycom (813878896@t.plcm.vc, key.conf); caller guest, waits in the lobby\n"
     );
     assert_eq!(explain::exit_code(&join), std::process::ExitCode::SUCCESS);
 }
 
 #[test]
 fn federation_flags_and_merge() {
-    let c = ok(&[
-        "federation",
-        "config",
-        "set",
-        "--tenant",
-        "T",
-        "--enable-acs-users",
-    ]);
+    let c = ok(&w("federation config set --tenant T --enable-acs-users"));
     let ClientCommand::Federation(federation::FederationCmd::Config(federation::ConfigCmd::Set {
         enable_acs_users,
         allowed_acs_resources,
@@ -415,28 +322,38 @@ fn federation_flags_and_merge() {
         panic!("federation config set expected");
     };
     assert_eq!(enable_acs_users, Some(true));
-    let cur = json!({"enableAcsUsers": true, "allowedAcsResources": ["r1"]});
+    let cur = json!({"enableAcsUsers": true, "allowedAcsResources": ["r1"],
+                     "allowAllAcsResources": false, "blockedAcsResources": ["b1"]});
+    let changes = federation::Changes {
+        enable_acs_users,
+        allowed_acs_resources,
+        ..Default::default()
+    };
+    let mut expected = cur.clone();
+    expected["enableAcsUsers"] = json!(true);
     assert_eq!(
-        federation::merge_config(&cur, None, allowed_acs_resources),
-        json!({"enableAcsUsers": true, "allowedAcsResources": ["r1"]})
+        federation::merge_config(&cur, changes),
+        expected,
+        "unchanged fields are kept"
+    );
+    let changes = federation::Changes {
+        enable_acs_users: Some(false),
+        allowed_acs_resources: Some(List(vec!["r2".into(), "r3".into()])),
+        blocked_acs_resources: Some(List(vec![])),
+        ..Default::default()
+    };
+    assert_eq!(
+        federation::merge_config(&cur, changes),
+        json!({"enableAcsUsers": false, "allowedAcsResources": ["r2", "r3"],
+               "allowAllAcsResources": false, "blockedAcsResources": []})
     );
     assert_eq!(
-        federation::merge_config(
-            &cur,
-            Some(false),
-            Some(List(vec!["r2".into(), "r3".into()]))
-        ),
-        json!({"enableAcsUsers": false, "allowedAcsResources": ["r2", "r3"]})
+        federation::merge_config(&serde_json::Value::Null, federation::Changes::default()),
+        json!({"enableAcsUsers": false, "allowedAcsResources": []})
     );
-    let c = ok(&[
-        "federation",
-        "config",
-        "set",
-        "--tenant",
-        "T",
-        "--enable-acs-users",
-        "false",
-    ]);
+    let c = ok(&w(
+        "federation config set --tenant T --enable-acs-users false",
+    ));
     assert!(matches!(
         c.cmd,
         ClientCommand::Federation(federation::FederationCmd::Config(
@@ -489,12 +406,7 @@ fn other_verbs_parse() {
     ] {
         ok(args);
     }
-    assert!(
-        parse(&[
-            "interop", "route", "--tenant", "T", "--user", "a@b.com", "--from", "skype"
-        ])
-        .is_err()
-    );
+    assert!(parse(&w("interop route --tenant T --user a@b.com --from skype")).is_err());
 }
 
 #[test]
@@ -534,6 +446,38 @@ fn tables_are_aligned_without_trailing_spaces() {
         ]),
         "id:      1\nsubject: s\n"
     );
+}
+
+#[test]
+fn policy_set_takes_a_boolean_value() {
+    let p = |extra: &[&str]| {
+        let mut a = vec!["policy", "set", "--tenant", "T", "--policy-name", "AcsOn"];
+        a.extend_from_slice(extra);
+        parse(&a).map(|c| c.cmd)
+    };
+    assert!(matches!(
+        p(&["--enable-acs-federation-access", "true"]),
+        Ok(ClientCommand::Policy(policy::PolicyCmd::Set {
+            enable_acs_federation_access: true,
+            ..
+        }))
+    ));
+    assert!(p(&["--enable-acs-federation-access"]).is_err());
+    assert!(p(&[]).is_err());
+}
+
+#[test]
+fn nested_objects_flatten_to_dotted_keys() {
+    let v = json!({"user": "a@b.com", "call": {"client": "teams", "rule": "r"}, "empty": {}});
+    assert_eq!(
+        output::object(&v),
+        "call.client: teams\ncall.rule:   r\nempty:       {}\nuser:        a@b.com\n"
+    );
+    let long = "x".repeat(150);
+    let t = audit::table(
+        &json!([{"at": "t", "actor": "operator", "action": "a", "detail": {"k": long}}]),
+    );
+    assert!(t.lines().nth(1).is_some_and(|l| l.ends_with('…')), "{t}");
 }
 
 #[test]

@@ -214,7 +214,7 @@ pub fn decide(snap: &Snapshot, request_uri: &str, caller: &Caller, now: DateTime
         }
     };
     t.pass(Check::RequestUri, "sip URI");
-    if !snap.served_domains.iter().any(|d| *d == uri.host) {
+    if !snap.served_domains.contains(&uri.host) {
         return t.reject(
             Check::DomainServed,
             404,
@@ -476,7 +476,7 @@ fn trust_of(
 ) -> Trust {
     if let Some(d) = caller.tls_peer_domain.as_deref() {
         let d = d.to_ascii_lowercase();
-        let verified = tenant.is_some_and(|t| t.verified_domains.iter().any(|v| *v == d));
+        let verified = tenant.is_some_and(|t| t.verified_domains.contains(&d));
         let listed = meeting
             .settings
             .trusted_tls_domains
@@ -488,17 +488,16 @@ fn trust_of(
             };
         }
     }
-    if let Some(ip) = caller.source_address {
-        if let Some(net) = meeting
+    if let Some(ip) = caller.source_address
+        && let Some(net) = meeting
             .settings
             .trusted_subnets
             .iter()
             .find(|n| n.contains(&ip))
-        {
-            return Trust::Trusted {
-                evidence: format!("source in {net}"),
-            };
-        }
+    {
+        return Trust::Trusted {
+            evidence: format!("source in {net}"),
+        };
     }
     if provider.allow_app_guest_joins_as_authenticated {
         return Trust::AppAuthenticated;

@@ -144,23 +144,23 @@ pub fn parse_dial_string(user: &str, domain: &str) -> Result<DialString, &'stati
                 return Err("a dial string has at most one '.'");
             }
             let mut v = Vec::with_capacity(2);
-            if is_conf(b) {
-                if let Ok(key) = TenantKey::from_parts(a, domain) {
-                    v.push(DirectCandidate {
-                        key,
-                        conference_id: b.to_string(),
-                        order: Order::KeyConf,
-                    });
-                }
+            if is_conf(b)
+                && let Ok(key) = TenantKey::from_parts(a, domain)
+            {
+                v.push(DirectCandidate {
+                    key,
+                    conference_id: b.to_string(),
+                    order: Order::KeyConf,
+                });
             }
-            if is_conf(a) {
-                if let Ok(key) = TenantKey::from_parts(b, domain) {
-                    v.push(DirectCandidate {
-                        key,
-                        conference_id: a.to_string(),
-                        order: Order::ConfKey,
-                    });
-                }
+            if is_conf(a)
+                && let Ok(key) = TenantKey::from_parts(b, domain)
+            {
+                v.push(DirectCandidate {
+                    key,
+                    conference_id: a.to_string(),
+                    order: Order::ConfKey,
+                });
             }
             if v.is_empty() {
                 Err("not key.conference or conference.key")

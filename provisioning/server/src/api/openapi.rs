@@ -24,7 +24,16 @@ use utoipa::openapi::{
 };
 
 /// (method, path, summary, request schema, response schema). `[]` suffix: an array.
-pub(crate) const ROUTES: &[(&str, &str, &str, Option<&str>, Option<&str>)] = &[
+/// (method, path, summary, request schema, response schema).
+type Route = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+pub(crate) const ROUTES: &[Route] = &[
     (
         "post",
         "/tenants",

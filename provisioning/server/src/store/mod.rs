@@ -45,27 +45,27 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if let Some(db) = e.as_database_error() {
-            if db.is_unique_violation() {
-                let m = db.message().to_string();
-                let c = db.constraint().unwrap_or_default().to_string();
-                let field = [
-                    ("tenant_key", "tenantKey"),
-                    ("name_lower", "name"),
-                    ("identity", "identity"),
-                    ("grant_rank", "rank"),
-                    ("vtc_id", "videoTeleconferenceId"),
-                    ("upn", "userPrincipalName"),
-                ]
-                .iter()
-                .find(|(col, _)| m.contains(col) || c.contains(col))
-                .map(|(_, f)| *f)
-                .unwrap_or("body");
-                return StoreError::Conflict {
-                    field: field.to_string(),
-                    message: format!("{field}: already exists"),
-                };
-            }
+        if let Some(db) = e.as_database_error()
+            && db.is_unique_violation()
+        {
+            let m = db.message().to_string();
+            let c = db.constraint().unwrap_or_default().to_string();
+            let field = [
+                ("tenant_key", "tenantKey"),
+                ("name_lower", "name"),
+                ("identity", "identity"),
+                ("grant_rank", "rank"),
+                ("vtc_id", "videoTeleconferenceId"),
+                ("upn", "userPrincipalName"),
+            ]
+            .iter()
+            .find(|(col, _)| m.contains(col) || c.contains(col))
+            .map(|(_, f)| *f)
+            .unwrap_or("body");
+            return StoreError::Conflict {
+                field: field.to_string(),
+                message: format!("{field}: already exists"),
+            };
         }
         StoreError::Db(e)
     }

@@ -54,13 +54,13 @@ impl Store {
                 continue;
             }
             let t = p.tenant_id;
-            if let Some(conf) = conf {
-                if let Some(m) = meetings::meeting_by_vtc(&mut conn, t, &conf).await? {
-                    if let Some(u) = users::load_user(&mut conn, t, &m.organizer).await? {
-                        snap.add_user(u);
-                    }
-                    snap.add_meeting(m);
+            if let Some(conf) = conf
+                && let Some(m) = meetings::meeting_by_vtc(&mut conn, t, &conf).await?
+            {
+                if let Some(u) = users::load_user(&mut conn, t, &m.organizer).await? {
+                    snap.add_user(u);
                 }
+                snap.add_meeting(m);
             }
             tenants.insert(t);
         }
