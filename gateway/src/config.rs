@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 pub(crate) const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 pub(crate) const DEFAULT_DATABASE: &str = "sqlite://cvi.db";
+pub(crate) const DEFAULT_SIP: &str = "0.0.0.0:5060";
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub(crate) struct ServeArgs {
@@ -28,9 +29,39 @@ pub(crate) struct ServeArgs {
     /// can be issued), so set it.
     #[arg(long, env = "CVI_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// Write `{"http":"ADDR"}` to this file once listening (for scripts and tests).
+    /// Write `{"http":"ADDR","sipUdp":…}` to this file once listening (for scripts and tests).
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+    /// SIP UDP+TCP listen address, or `none` [default: 0.0.0.0:5060].
+    #[arg(long, env = "CVI_SIP_LISTEN")]
+    pub sip_listen: Option<String>,
+    /// SIP TLS listen address [default: port 5061 of --sip-listen when a certificate is set].
+    #[arg(long, env = "CVI_SIP_TLS_LISTEN")]
+    pub sip_tls_listen: Option<SocketAddr>,
+    /// TLS certificate chain (PEM) for SIP over TLS.
+    #[arg(long, env = "CVI_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "CVI_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// CA (PEM) whose client certificates identify trusted callers (TLS peer domain).
+    #[arg(long, env = "CVI_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Host written in Via and Contact [default: the listen IP; 127.0.0.1 for 0.0.0.0].
+    #[arg(long, env = "CVI_SIP_HOST")]
+    pub sip_host: Option<String>,
+    /// Address for RTP sockets and SDP [default: the SIP host].
+    #[arg(long, env = "CVI_RTP_IP")]
+    pub rtp_ip: Option<std::net::IpAddr>,
+    /// Concurrent calls; over it INVITEs get 503 with Retry-After [default: 500].
+    #[arg(long, env = "CVI_MAX_CALLS")]
+    pub max_calls: Option<usize>,
+    /// Session-Expires we propose, seconds [default: 1800].
+    #[arg(long, env = "CVI_SESSION_EXPIRES")]
+    pub session_expires: Option<u32>,
+    /// Smallest Session-Expires we accept (RFC 4028 Min-SE), seconds [default: 90].
+    #[arg(long, env = "CVI_MIN_SE")]
+    pub min_se: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +71,16 @@ struct FileConfig {
     database: Option<String>,
     sip_domains: Option<Vec<String>>,
     admin_token: Option<String>,
+    sip_listen: Option<String>,
+    sip_tls_listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    sip_host: Option<String>,
+    rtp_ip: Option<std::net::IpAddr>,
+    max_calls: Option<usize>,
+    session_expires: Option<u32>,
+    min_se: Option<u32>,
 }
 
 /// The merged configuration.
@@ -50,6 +91,7 @@ pub(crate) struct Config {
     pub sip_domains: Vec<String>,
     pub admin_token: Option<String>,
     pub ready_file: Option<PathBuf>,
+    pub sip: crate::sip::SipConfig,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -81,7 +123,40 @@ impl ServeArgs {
                     .map_err(|m| anyhow::anyhow!("--sip-domain: {m}"))?,
             );
         }
+        let sip_listen = match self
+            .sip_listen
+            .or(file.sip_listen)
+            .as_deref()
+            .map(str::trim)
+        {
+            Some("none") | Some("") => None,
+            Some(a) => Some(
+                a.parse::<SocketAddr>()
+                    .map_err(|e| anyhow::anyhow!("--sip-listen {a}: {e}"))?,
+            ),
+            None => Some(DEFAULT_SIP.parse()?),
+        };
+        let sip = crate::sip::SipConfig {
+            listen: sip_listen,
+            tls_listen: self.sip_tls_listen.or(file.sip_tls_listen),
+            tls_cert: self.tls_cert.or(file.tls_cert),
+            tls_key: self.tls_key.or(file.tls_key),
+            tls_client_ca: self.tls_client_ca.or(file.tls_client_ca),
+            advertised_host: self.sip_host.or(file.sip_host),
+            rtp_ip: self.rtp_ip.or(file.rtp_ip),
+            max_calls: self.max_calls.or(file.max_calls).unwrap_or(500),
+            session_expires: self
+                .session_expires
+                .or(file.session_expires)
+                .unwrap_or(1800),
+            min_se: self.min_se.or(file.min_se).unwrap_or(90),
+            tcp_idle: std::time::Duration::from_secs(1900),
+        };
+        if sip.tls_cert.is_some() != sip.tls_key.is_some() {
+            anyhow::bail!("--tls-cert and --tls-key go together");
+        }
         Ok(Config {
+            sip,
             http_listen: self
                 .http_listen
                 .or(file.http_listen)

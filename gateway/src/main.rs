@@ -1,10 +1,12 @@
 //! `cvi`: the cvi-gateway binary — the gateway itself (`serve`, `demo`) and the operator CLI
 //! that talks to a running gateway's REST API.
 
+mod calls_api;
 mod client;
 mod config;
 mod demo;
 mod serve;
+mod sip;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;

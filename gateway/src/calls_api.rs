@@ -1,0 +1,91 @@
+//! `GET /api/v1/calls`, `GET|DELETE /api/v1/calls/{id}`, `POST /api/v1/drain` and
+//! `/metrics` — the live side of the gateway, next to the provisioning API.
+
+use crate::sip::SipHandle;
+use crate::sip::registry::Registry;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use cvi_provisioning_server::api::{ApiError, AppState, Auth};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub(crate) struct Live {
+    pub registry: Arc<Registry>,
+    pub sip: Option<Arc<SipHandle>>,
+}
+
+pub(crate) fn routes(live: Live) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/calls", get(list))
+        .route("/api/v1/calls/{id}", get(one).delete(hangup))
+        .route("/api/v1/drain", post(drain))
+        .route("/metrics", get(metrics))
+        .layer(Extension(live))
+}
+
+async fn list(
+    State(_): State<AppState>,
+    auth: Auth,
+    Extension(live): Extension<Live>,
+) -> Result<impl IntoResponse, ApiError> {
+    let calls = live.registry.list();
+    Ok(Json(match auth {
+        Auth::Operator => calls,
+        Auth::TenantAdmin { tenant, .. } => calls
+            .into_iter()
+            .filter(|c| c.tenant_id == Some(tenant))
+            .collect(),
+    }))
+}
+
+fn visible(auth: &Auth, c: &crate::sip::registry::CallInfo) -> bool {
+    match auth {
+        Auth::Operator => true,
+        Auth::TenantAdmin { tenant, .. } => c.tenant_id == Some(*tenant),
+    }
+}
+
+async fn one(
+    auth: Auth,
+    Extension(live): Extension<Live>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    match live.registry.get(&id) {
+        Some(c) if visible(&auth, &c) => Ok(Json(c)),
+        _ => Err(ApiError::not_found("call")),
+    }
+}
+
+async fn hangup(
+    auth: Auth,
+    Extension(live): Extension<Live>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    match live.registry.get(&id) {
+        Some(c) if visible(&auth, &c) && live.registry.hangup(&id) => Ok(StatusCode::ACCEPTED),
+        _ => Err(ApiError::not_found("call")),
+    }
+}
+
+/// Stop taking calls: OPTIONS answers 503 (load balancers move traffic away), new INVITEs
+/// get 503 with Retry-After, calls in progress go on.
+async fn drain(
+    auth: Auth,
+    Extension(live): Extension<Live>,
+) -> Result<impl IntoResponse, ApiError> {
+    auth.require_operator()?;
+    if let Some(s) = &live.sip {
+        s.drain();
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn metrics(Extension(live): Extension<Live>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        live.registry.render_metrics(),
+    )
+}

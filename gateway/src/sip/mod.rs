@@ -1,0 +1,197 @@
+//! The SIP front door: transports, the transaction-owning endpoint, one task per call.
+
+mod call;
+mod endpoint;
+pub(crate) mod registry;
+mod rtp;
+mod transport;
+
+use anyhow::Context;
+use cvi_media::sdp::LocalCapabilities;
+use cvi_provisioning_server::Store;
+use cvi_sip::transaction::Timers;
+use registry::Registry;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What the SIP side is configured with.
+#[derive(Debug, Clone)]
+pub(crate) struct SipConfig {
+    /// UDP and TCP listen address; None disables SIP.
+    pub listen: Option<SocketAddr>,
+    pub tls_listen: Option<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// CA for client certificates (TLS peer domain evidence); optional client auth.
+    pub tls_client_ca: Option<PathBuf>,
+    /// Host written in Via/Contact (default: the listen IP, or 127.0.0.1 for 0.0.0.0).
+    pub advertised_host: Option<String>,
+    /// Address for RTP sockets and the SDP c= line.
+    pub rtp_ip: Option<IpAddr>,
+    pub max_calls: usize,
+    pub session_expires: u32,
+    pub min_se: u32,
+    pub tcp_idle: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ports {
+    pub udp: u16,
+    pub tcp: u16,
+    pub tls: Option<u16>,
+}
+
+/// State shared by the endpoint and every call task.
+pub(crate) struct SipShared {
+    pub registry: Arc<Registry>,
+    pub store: Store,
+    pub served_domains: Vec<String>,
+    pub timers: Timers,
+    pub max_calls: usize,
+    draining: AtomicBool,
+    pub host: String,
+    pub ports: Ports,
+    pub rtp_ip: IpAddr,
+    pub caps: LocalCapabilities,
+    pub session_expires: u32,
+    pub min_se: u32,
+}
+
+impl SipShared {
+    pub(crate) fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+}
+
+/// A running SIP side: its addresses and a handle to drain it.
+pub(crate) struct SipHandle {
+    pub udp: SocketAddr,
+    pub tcp: SocketAddr,
+    pub tls: Option<SocketAddr>,
+    pub shared: Arc<SipShared>,
+}
+
+impl SipHandle {
+    pub(crate) fn drain(&self) {
+        self.shared.draining.store(true, Ordering::Relaxed);
+    }
+}
+
+fn tls_acceptor(cfg: &SipConfig) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+    let (Some(cert), Some(key)) = (&cfg.tls_cert, &cfg.tls_key) else {
+        return Ok(None);
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("reading {}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("parsing {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("reading the key {}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match &cfg.tls_client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_file_iter(ca)
+                .with_context(|| format!("reading {}", ca.display()))?
+            {
+                roots.add(c?)?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match")?;
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+}
+
+/// Binds and starts the SIP side. Returns None when SIP is disabled.
+pub(crate) async fn start(
+    cfg: SipConfig,
+    store: Store,
+    served_domains: Vec<String>,
+    registry: Arc<Registry>,
+) -> anyhow::Result<Option<SipHandle>> {
+    let Some(listen) = cfg.listen else {
+        return Ok(None);
+    };
+    let (udp, tcp) = transport::bind_udp_tcp(listen).await?;
+    let udp_addr = udp.local_addr()?;
+    let tcp_addr = tcp.local_addr()?;
+    let acceptor = tls_acceptor(&cfg)?;
+    let tls = match (&acceptor, cfg.tls_listen) {
+        (Some(a), Some(addr)) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding SIP TLS on {addr}"))?;
+            Some((l, a.clone()))
+        }
+        (Some(a), None) => {
+            let addr = SocketAddr::new(listen.ip(), if listen.port() == 0 { 0 } else { 5061 });
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding SIP TLS on {addr}"))?;
+            Some((l, a.clone()))
+        }
+        (None, _) => None,
+    };
+    let tls_addr = match &tls {
+        Some((l, _)) => Some(l.local_addr()?),
+        None => None,
+    };
+    let host = cfg.advertised_host.clone().unwrap_or_else(|| {
+        if listen.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            listen.ip().to_string()
+        }
+    });
+    let rtp_ip = cfg
+        .rtp_ip
+        .unwrap_or_else(|| host.parse().unwrap_or(listen.ip()));
+    let shared = Arc::new(SipShared {
+        registry: registry.clone(),
+        store,
+        served_domains,
+        timers: Timers::default(),
+        max_calls: cfg.max_calls,
+        draining: AtomicBool::new(false),
+        host,
+        ports: Ports {
+            udp: udp_addr.port(),
+            tcp: tcp_addr.port(),
+            tls: tls_addr.map(|a| a.port()),
+        },
+        rtp_ip,
+        caps: LocalCapabilities::default(),
+        session_expires: cfg.session_expires,
+        min_se: cfg.min_se,
+    });
+    let (in_tx, in_rx) = mpsc::channel(8192);
+    let (cmd_tx, cmd_rx) = mpsc::channel(8192);
+    let transports = transport::start(vec![udp], vec![tcp], tls, in_tx, registry, cfg.tcp_idle);
+    let ep = endpoint::Endpoint::new(shared.clone(), transports, cmd_tx);
+    tokio::spawn(ep.run(in_rx, cmd_rx));
+    tracing::info!(udp = %udp_addr, tcp = %tcp_addr, tls = ?tls_addr, "SIP listening");
+    Ok(Some(SipHandle {
+        udp: udp_addr,
+        tcp: tcp_addr,
+        tls: tls_addr,
+        shared,
+    }))
+}

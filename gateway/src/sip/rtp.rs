@@ -1,0 +1,77 @@
+//! RTP/RTCP sockets of a call's SIP leg. Bound for real before the SDP answer is written;
+//! until the media pipeline exists (issue 4) received packets are counted and dropped.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+
+/// An even RTP port with RTCP on the next one.
+pub(crate) struct RtpPair {
+    pub rtp: Arc<UdpSocket>,
+    pub rtcp: Arc<UdpSocket>,
+    pub port: u16,
+}
+
+pub(crate) async fn bind_pair(ip: IpAddr) -> std::io::Result<RtpPair> {
+    let mut last = None;
+    for _ in 0..64 {
+        let rtp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        let port = rtp.local_addr()?.port();
+        if port % 2 != 0 || port == u16::MAX {
+            continue;
+        }
+        match UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
+            Ok(rtcp) => {
+                return Ok(RtpPair {
+                    rtp: Arc::new(rtp),
+                    rtcp: Arc::new(rtcp),
+                    port,
+                });
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no even/odd port pair free")))
+}
+
+/// The media sockets of one call and the tasks draining them; dropping it closes them all.
+pub(crate) struct CallMedia {
+    pub audio: RtpPair,
+    pub video: RtpPair,
+    pub packets: Arc<AtomicU64>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl CallMedia {
+    pub(crate) async fn bind(ip: IpAddr) -> std::io::Result<Self> {
+        let audio = bind_pair(ip).await?;
+        let video = bind_pair(ip).await?;
+        let packets = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for s in [&audio.rtp, &audio.rtcp, &video.rtp, &video.rtcp] {
+            let (s, n) = (s.clone(), packets.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut buf = vec![0u8; 2048];
+                while s.recv_from(&mut buf).await.is_ok() {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        Ok(Self {
+            audio,
+            video,
+            packets,
+            tasks,
+        })
+    }
+}
+
+impl Drop for CallMedia {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
