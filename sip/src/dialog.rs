@@ -248,3 +248,42 @@ pub fn record_route(req: &Request) -> Vec<String> {
         .flat_map(split_list)
         .collect()
 }
+
+/// An out-of-dialog INVITE from the gateway (dial-out, one-touch): a fresh Call-ID, From
+/// tag and branch. `body` is the SDP offer (may be empty for a late offer).
+pub struct OutgoingInvite<'a> {
+    pub target: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub contact: &'a str,
+    pub via_sent_by: &'a str,
+    pub transport: &'a str,
+    pub sdp: &'a [u8],
+}
+
+impl OutgoingInvite<'_> {
+    pub fn build(&self) -> Request {
+        let mut h = Headers::new();
+        h.push(
+            "Via",
+            format!("SIP/2.0/{} {};branch={};rport", self.transport, self.via_sent_by, new_branch()),
+        );
+        h.push("Max-Forwards", "70");
+        h.push("From", format!("<{}>;tag={:016x}", self.from, rand::random::<u64>()));
+        h.push("To", format!("<{}>", self.to));
+        h.push("Call-ID", format!("{:032x}@cvi", rand::random::<u128>()));
+        h.push("CSeq", "1 INVITE");
+        h.push("Contact", self.contact.to_string());
+        h.push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
+        h.push("Supported", "timer");
+        if !self.sdp.is_empty() {
+            h.push("Content-Type", "application/sdp");
+        }
+        Request {
+            method: Method::Invite,
+            uri: self.target.to_string(),
+            headers: h,
+            body: self.sdp.to_vec(),
+        }
+    }
+}
