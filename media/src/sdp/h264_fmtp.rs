@@ -153,7 +153,7 @@ impl VideoLimits {
     pub fn allows(&self, width: u32, height: u32, fps: u32) -> bool {
         let mbs = u64::from(width.div_ceil(16)) * u64::from(height.div_ceil(16));
         mbs <= u64::from(self.max_fs)
-            && mbs * u64::from(fps) <= u64::from(self.max_mbps)
+            && mbs.saturating_mul(u64::from(fps)) <= u64::from(self.max_mbps)
             && width <= self.max_dimension_px()
             && height <= self.max_dimension_px()
     }
