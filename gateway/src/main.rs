@@ -1,6 +1,7 @@
 //! `cvi`: the cvi-gateway binary — the gateway itself (`serve`, `demo`) and the operator CLI
 //! that talks to a running gateway's REST API.
 
+mod bench;
 mod calls_api;
 mod client;
 mod config;
@@ -45,6 +46,8 @@ enum Command {
     Serve(config::ServeArgs),
     /// Run the gateway with a demo tenant, provider, organizer and meeting.
     Demo(demo::DemoArgs),
+    /// Load generators against a running gateway (`cvi bench sip …`).
+    Bench(bench::BenchArgs),
     #[command(flatten)]
     Client(client::ClientCommand),
 }
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
                 init_logs(cli.log_format);
                 demo::run(args).await.map(|()| ExitCode::SUCCESS)
             }
+            Command::Bench(args) => bench::run(args, cli.client.output).await,
             Command::Client(cmd) => client::run(&cli.client, cmd).await,
         };
         match result {

@@ -266,10 +266,18 @@ impl OutgoingInvite<'_> {
         let mut h = Headers::new();
         h.push(
             "Via",
-            format!("SIP/2.0/{} {};branch={};rport", self.transport, self.via_sent_by, new_branch()),
+            format!(
+                "SIP/2.0/{} {};branch={};rport",
+                self.transport,
+                self.via_sent_by,
+                new_branch()
+            ),
         );
         h.push("Max-Forwards", "70");
-        h.push("From", format!("<{}>;tag={:016x}", self.from, rand::random::<u64>()));
+        h.push(
+            "From",
+            format!("<{}>;tag={:016x}", self.from, rand::random::<u64>()),
+        );
         h.push("To", format!("<{}>", self.to));
         h.push("Call-ID", format!("{:032x}@cvi", rand::random::<u128>()));
         h.push("CSeq", "1 INVITE");

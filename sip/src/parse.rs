@@ -147,6 +147,10 @@ pub fn parse_stream(
 ) -> Result<Option<(StreamItem, usize)>, ParseError> {
     let mut i = 0;
     loop {
+        if i > max_message {
+            // Endless stray line ends: refuse rather than buffer them forever.
+            return Err(ParseError::TooLarge { max: max_message });
+        }
         let rest = buf.get(i..).unwrap_or_default();
         if rest.starts_with(b"\r\n\r\n") {
             return Ok(Some((StreamItem::KeepAlive, i + 4)));

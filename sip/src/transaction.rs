@@ -632,12 +632,12 @@ impl TransactionLayer {
                 let state = t.state;
                 let dk = t.dialog_key.clone();
                 self.servers.remove(&key);
-                if state == SState::Accepted {
-                    if let Some(dk) = dk {
-                        self.accepted.remove(&dk);
-                        self.events
-                            .push_back(Event::AckTimeout { key, call_id: dk.0 });
-                    }
+                if state == SState::Accepted
+                    && let Some(dk) = dk
+                {
+                    self.accepted.remove(&dk);
+                    self.events
+                        .push_back(Event::AckTimeout { key, call_id: dk.0 });
                 }
             }
             _ => {}

@@ -1,9 +1,9 @@
 //! Dialogs: identity, matching, CSeq order, route sets, in-dialog requests.
 
+use cvi_sip::Message;
 use cvi_sip::dialog::Dialog;
 use cvi_sip::message::{Method, Request};
 use cvi_sip::parse::parse_datagram;
-use cvi_sip::Message;
 
 fn req(s: &str) -> Request {
     match parse_datagram(s.as_bytes()).expect("parses") {
@@ -34,7 +34,10 @@ fn uas_dialog_from_invite() {
     assert_eq!(d.id.remote_tag, "abc");
     assert_eq!(d.id.local_tag, "gw1");
     assert_eq!(d.remote_target, "sip:room@10.0.0.5:5062");
-    assert_eq!(d.route_set, ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]);
+    assert_eq!(
+        d.route_set,
+        ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+    );
     assert_eq!(d.remote_cseq, Some(10));
 }
 
@@ -44,10 +47,24 @@ fn matching_and_cseq_order_and_target_refresh() {
     assert!(d.matches(&in_dialog("BYE", 11, "abc", "gw1")));
     assert!(!d.matches(&in_dialog("BYE", 11, "abc", "other")));
     assert!(!d.matches(&in_dialog("BYE", 11, "zzz", "gw1")));
-    assert_eq!(d.accept_remote(&in_dialog("INVITE", 11, "abc", "gw1")), Ok(()));
-    assert_eq!(d.remote_target, "sip:room@10.0.0.99:5062", "re-INVITE refreshes the target");
-    assert_eq!(d.accept_remote(&in_dialog("INFO", 11, "abc", "gw1")), Err(500), "same CSeq again");
-    assert_eq!(d.accept_remote(&in_dialog("INFO", 9, "abc", "gw1")), Err(500), "lower CSeq");
+    assert_eq!(
+        d.accept_remote(&in_dialog("INVITE", 11, "abc", "gw1")),
+        Ok(())
+    );
+    assert_eq!(
+        d.remote_target, "sip:room@10.0.0.99:5062",
+        "re-INVITE refreshes the target"
+    );
+    assert_eq!(
+        d.accept_remote(&in_dialog("INFO", 11, "abc", "gw1")),
+        Err(500),
+        "same CSeq again"
+    );
+    assert_eq!(
+        d.accept_remote(&in_dialog("INFO", 9, "abc", "gw1")),
+        Err(500),
+        "lower CSeq"
+    );
     assert_eq!(d.accept_remote(&in_dialog("BYE", 12, "abc", "gw1")), Ok(()));
 }
 
@@ -57,15 +74,35 @@ fn bye_from_the_uas_uses_route_set_and_increments_cseq() {
     let first = d.local_cseq;
     let bye = d.request(Method::Bye, "192.0.2.1:5060", "UDP");
     assert_eq!(bye.method, Method::Bye);
-    assert_eq!(bye.uri, "sip:room@10.0.0.5:5062", "loose routing: request-URI is the remote target");
+    assert_eq!(
+        bye.uri, "sip:room@10.0.0.5:5062",
+        "loose routing: request-URI is the remote target"
+    );
     let routes: Vec<&str> = bye.headers.get_all("Route").collect();
-    assert_eq!(routes, ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]);
-    assert_eq!(bye.headers.get("CSeq"), Some(format!("{} BYE", first + 1).as_str()));
-    assert!(bye.headers.get("From").is_some_and(|f| f.contains("tag=gw1")));
+    assert_eq!(
+        routes,
+        ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+    );
+    assert_eq!(
+        bye.headers.get("CSeq"),
+        Some(format!("{} BYE", first + 1).as_str())
+    );
+    assert!(
+        bye.headers
+            .get("From")
+            .is_some_and(|f| f.contains("tag=gw1"))
+    );
     assert!(bye.headers.get("To").is_some_and(|t| t.contains("tag=abc")));
-    assert!(bye.headers.get("Via").is_some_and(|v| v.contains("branch=z9hG4bK")));
+    assert!(
+        bye.headers
+            .get("Via")
+            .is_some_and(|v| v.contains("branch=z9hG4bK"))
+    );
     let info = d.request(Method::Info, "192.0.2.1:5060", "UDP");
-    assert_eq!(info.headers.get("CSeq"), Some(format!("{} INFO", first + 2).as_str()));
+    assert_eq!(
+        info.headers.get("CSeq"),
+        Some(format!("{} INFO", first + 2).as_str())
+    );
 }
 
 #[test]
@@ -75,7 +112,10 @@ fn strict_router_first() {
     let bye = d.request(Method::Bye, "192.0.2.1:5060", "UDP");
     assert_eq!(bye.uri, "sip:p1.example.com");
     let routes: Vec<&str> = bye.headers.get_all("Route").collect();
-    assert_eq!(routes, ["<sip:p2.example.com;lr>", "<sip:room@10.0.0.5:5062>"]);
+    assert_eq!(
+        routes,
+        ["<sip:p2.example.com;lr>", "<sip:room@10.0.0.5:5062>"]
+    );
 }
 
 #[test]
@@ -107,11 +147,19 @@ fn uac_invite_dialog_and_ack() {
     };
     assert_eq!(again.headers.get("Call-ID"), inv.headers.get("Call-ID"));
     let mut ok = make_response(&inv, 200, Some("room9"));
-    ok.headers.push("Contact", "<sip:room@10.0.0.5:5062;transport=udp>");
-    ok.headers.push("Record-Route", "<sip:p2.example.com;lr>, <sip:p1.example.com;lr>");
+    ok.headers
+        .push("Contact", "<sip:room@10.0.0.5:5062;transport=udp>");
+    ok.headers.push(
+        "Record-Route",
+        "<sip:p2.example.com;lr>, <sip:p1.example.com;lr>",
+    );
     let mut d = Dialog::uac(&inv, &ok).expect("dialog");
     assert_eq!(d.id.remote_tag, "room9");
-    assert_eq!(d.route_set, ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"], "UAC reverses Record-Route");
+    assert_eq!(
+        d.route_set,
+        ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"],
+        "UAC reverses Record-Route"
+    );
     let ack = d.ack(1, "192.0.2.1:5060", "UDP");
     assert_eq!(ack.method, Method::Ack);
     assert_eq!(ack.headers.get("CSeq"), Some("1 ACK"));

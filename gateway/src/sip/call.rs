@@ -302,6 +302,16 @@ impl Call {
             r.headers.push(n, v);
         }
         r.body = sdp_out.to_string().into_bytes();
+        // The registry first: whoever sees the 200 finds the call answered in the API.
+        let infos = stream_infos(&streams);
+        shared.registry.update(&self.ctx.call_id, |c| {
+            c.state = state;
+            c.dial_method = Some(method);
+            c.tenant_id = Some(tenant);
+            c.meeting_id = meeting;
+            c.provider = Some(provider);
+            c.streams = infos;
+        });
         self.send(Cmd::Respond {
             key: self.ctx.invite_key.clone(),
             resp: r,
@@ -312,15 +322,6 @@ impl Call {
             .metrics
             .answered
             .fetch_add(1, Ordering::Relaxed);
-        let infos = stream_infos(&streams);
-        shared.registry.update(&self.ctx.call_id, |c| {
-            c.state = state;
-            c.dial_method = Some(method);
-            c.tenant_id = Some(tenant);
-            c.meeting_id = meeting;
-            c.provider = Some(provider);
-            c.streams = infos;
-        });
         self.local_sdp = Some(sdp_out);
         self.media = Some(media);
         self.dialog = Some(dialog);
@@ -547,7 +548,10 @@ impl Call {
             video_port: media.video.port,
         };
         match negotiate(&req.body, &self.ctx.shared, &local) {
-            Ok((answer, streams)) => {
+            Ok((mut answer, streams)) => {
+                if let Some(prev) = &self.local_sdp {
+                    keep_origin(&mut answer, prev);
+                }
                 tracing::info!(streams = streams.len(), "session modified");
                 let infos = stream_infos(&streams);
                 self.ctx
@@ -659,6 +663,20 @@ pub(crate) fn parse_dtmf_info(body: &str) -> Option<char> {
     }
     let t = body.trim();
     t.chars().next().filter(|c| valid(*c) && t.len() == 1)
+}
+
+/// RFC 3264 §8: a later SDP of the session keeps the o= line of the previous one, with the
+/// version incremented by one when the description changed.
+fn keep_origin(next: &mut SessionDescription, prev: &SessionDescription) {
+    next.origin = prev.origin.clone();
+    if next != prev {
+        let v = prev
+            .origin
+            .session_version
+            .parse::<u64>()
+            .map_or(1, |v| v.saturating_add(1));
+        next.origin.session_version = v.to_string();
+    }
 }
 
 type Negotiated = (SessionDescription, Vec<NegotiatedStream>);

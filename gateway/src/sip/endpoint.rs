@@ -29,10 +29,6 @@ pub(crate) enum Cmd {
         to: Peer,
         call_id: String,
     },
-    Stateless {
-        msg: Message,
-        to: Peer,
-    },
     Ended {
         call_id: String,
     },
@@ -131,7 +127,6 @@ impl Endpoint {
                     self.clients.insert(k, call_id);
                 }
             }
-            Cmd::Stateless { msg, to } => self.txl.send_stateless(msg, to),
             Cmd::Ended { call_id } => {
                 self.calls.remove(&call_id);
                 self.clients.retain(|_, c| *c != call_id);

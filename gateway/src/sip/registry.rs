@@ -24,7 +24,6 @@ pub(crate) enum CallState {
 pub(crate) enum DialMethod {
     Ivr,
     Direct,
-    OneTouch,
 }
 
 #[derive(Debug, Clone, Serialize)]

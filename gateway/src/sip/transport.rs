@@ -79,10 +79,6 @@ impl Transports {
             m.remove(&id);
         }
     }
-
-    pub(crate) fn open_connections(&self) -> usize {
-        self.conns.lock().map(|m| m.len()).unwrap_or(0)
-    }
 }
 
 /// Binds UDP and TCP on the same port (retrying when the port was chosen by the OS).

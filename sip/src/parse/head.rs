@@ -31,7 +31,7 @@ pub(super) fn find_head_end(buf: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// One line without its trailing `\r`; a CR anywhere else is an error (`line` is 1-based).
+/// One line without its trailing `\r`.
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
@@ -94,16 +94,20 @@ pub(super) fn start_line(line: &[u8]) -> Result<StartLine, ParseError> {
 
 /// Parses a header section (start line and header lines, without the empty line).
 pub(super) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError> {
-    let mut lines = head.split(|&b| b == b'\n');
-    let start = start_line(lines.next().unwrap_or_default())?;
-    let rest = head.get(
-        head.iter()
-            .position(|&b| b == b'\n')
-            .map_or(head.len(), |p| p + 1)..,
-    );
+    let (first, rest) = match head.iter().position(|&b| b == b'\n') {
+        Some(nl) => (head.get(..nl), head.get(nl + 1..)),
+        None => (Some(head), None),
+    };
+    let start = start_line(first.unwrap_or_default())?;
     let rest = std::str::from_utf8(rest.unwrap_or_default()).map_err(|_| ParseError::NotUtf8)?;
     let mut headers = Headers::new();
-    for (n, line) in rest.split('\n').enumerate() {
+    // `rest` never ends with a line end: the caller cut the head before the empty line.
+    let lines = if rest.is_empty() {
+        None
+    } else {
+        Some(rest.split('\n'))
+    };
+    for (n, line) in lines.into_iter().flatten().enumerate() {
         let line_no = n + 2;
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.contains('\r') {
