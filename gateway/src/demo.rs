@@ -49,9 +49,19 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("  sip:{d}");
     }
     if let Some(sip) = config.sip.listen {
-        let host = if sip.ip().is_unspecified() { "127.0.0.1".to_string() } else { sip.ip().to_string() };
-        let user = coords.1.get(1).and_then(|d| d.split('@').next()).unwrap_or_default();
-        println!("From a SIP client on this machine (the gateway's address stands for {DEMO_DOMAIN}):");
+        let host = if sip.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            sip.ip().to_string()
+        };
+        let user = coords
+            .1
+            .get(1)
+            .and_then(|d| d.split('@').next())
+            .unwrap_or_default();
+        println!(
+            "From a SIP client on this machine (the gateway's address stands for {DEMO_DOMAIN}):"
+        );
         println!("  sip:{user}@{host}:{}", sip.port());
     }
     println!("\nTry the API and the CLI (in another terminal):");

@@ -112,7 +112,14 @@ impl Gateway {
         let db = format!("sqlite://{}", dir.path().join("cvi.db").display());
         let child = clean_command(&bin)
             .args(["serve", "--http-listen", "127.0.0.1:0", "--database", &db])
-            .args(["--admin-token", &admin, "--sip-domain", SIP_DOMAIN, "--sip-listen", "127.0.0.1:0"])
+            .args([
+                "--admin-token",
+                &admin,
+                "--sip-domain",
+                SIP_DOMAIN,
+                "--sip-listen",
+                "127.0.0.1:0",
+            ])
             .arg("--ready-file")
             .arg(&ready)
             .stdin(Stdio::null())

@@ -108,7 +108,7 @@ impl Registry {
             .lock()
             .map(|m| m.values().map(|e| e.info.clone()).collect())
             .unwrap_or_default();
-        v.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        v.sort_by_key(|c| c.started_at);
         v
     }
 

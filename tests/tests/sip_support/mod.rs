@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by several test binaries; each uses a part
 //! Helpers for the SIP-level tests: a `cvi serve` per test (port 0 everywhere, a temporary
 //! directory, killed on drop), a tiny HTTP/1.1 client for its REST API, and a raw SIP UAC
 //! over UDP or TCP (messages written as text, parsed with `cvi_sip::parse`).
@@ -56,10 +57,12 @@ fn cvi_bin() -> Result<PathBuf> {
 }
 
 /// Options for one gateway.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Opts {
     pub(crate) max_calls: Option<usize>,
     pub(crate) min_se: Option<u32>,
+    /// (certificate, key, client CA): SIP over TLS with optional client certificates.
+    pub(crate) tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
 }
 
 /// A running `cvi serve` (CVI_LOG=debug, stderr to `serve.log`); killed on drop.
@@ -68,6 +71,7 @@ pub(crate) struct Gateway {
     dir: tempfile::TempDir,
     pub(crate) http: SocketAddr,
     pub(crate) sip: SocketAddr,
+    pub(crate) sip_tls: Option<SocketAddr>,
     pub(crate) admin: String,
 }
 
@@ -126,6 +130,13 @@ impl Gateway {
         if let Some(n) = opts.min_se {
             cmd.args(["--min-se", &n.to_string()]);
         }
+        if let Some((cert, key, ca)) = &opts.tls {
+            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+            if let Some(ca) = ca {
+                cmd.arg("--tls-client-ca").arg(ca);
+            }
+            cmd.args(["--sip-tls-listen", "127.0.0.1:0"]);
+        }
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -137,6 +148,7 @@ impl Gateway {
             dir,
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             sip: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sip_tls: None,
             admin,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -154,6 +166,7 @@ impl Gateway {
                 gw.http = addr("http")?;
                 gw.sip = addr("sipUdp")?;
                 ensure!(addr("sipTcp")? == gw.sip, "SIP UDP and TCP differ: {v}");
+                gw.sip_tls = addr("sipTls").ok();
                 return Ok(gw);
             }
             if let Some(status) = gw.child.try_wait()? {

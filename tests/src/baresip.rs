@@ -1,0 +1,486 @@
+//! baresip, headless, as a SIP client driven through its `stdio` UI.
+//!
+//! # Empirical facts (Debian 12: baresip 1.0.0, libre 1.1.0, librem 0.6.0)
+//!
+//! Packages: `baresip-core` (binary, `stdio`, `menu`, `g711`, `opus`, `ausine`, `aufile`,
+//! `srtp`, `fakevideo`, `vp8`, `cons`, `ctrl_tcp`, … in `/usr/lib/baresip/modules`) and
+//! `baresip-ffmpeg` (`avcodec`, `avformat`, `avfilter`, `swscale`). The `baresip`
+//! metapackage also drags in GTK, GStreamer and X11 front-ends; the tests do not need them.
+//!
+//! Command line: `baresip -f DIR [-e CMD]… [-t SECS] [-v] [-s]`; `-t` quits after SECS (used
+//! here as a lifetime safety net); `-s` adds a SIP trace.
+//!
+//! Configuration (written by [`Baresip::start`] into a temp dir):
+//! * `net_interface lo` fails here ("net: lo: could not get IPv4 address (No such device)",
+//!   then "baresip init failed"); `net_interface 127.0.0.1` works ("Local network address:
+//!   IPv4=lo|127.0.0.1"). Without it baresip picks eth0 and puts that address in SDP/Contact.
+//! * `sip_listen 127.0.0.1:P` binds UDP and TCP on P and TLS on **P+1**.
+//! * TLS: `sip_cafile` adds a CA ("ua: adding SIP CA: …"); `sip_certificate` (cert + key in
+//!   one PEM) is the certificate baresip presents, as server and as TLS client. This version
+//!   has **no `sip_verify_server`** setting (it came in later releases); it is not written.
+//! * `ausine` is configured with `ausrc_srate 48000` and `ausrc_channels 2` (known
+//!   requirement: without them the call never answers — not re-tested here); baresip then
+//!   logs "audio: enable ausrc resampler: 8000Hz/1ch <-- 48000Hz/2ch" and "ausine: 48000 Hz,
+//!   2 channels, frequency 440 Hz". No audio player module is needed: `audio_player
+//!   none,nil` names a missing one and the rx pipeline shows "(play) <--- PCMU".
+//! * `statmode_default off` stops the once-a-second `\r[0:00:03] audio=64000/0 (bit/s)` line.
+//! * Accounts file: `<sip:tester@127.0.0.1>;regint=0` (no REGISTER) — logs "Populated 1
+//!   account". `;answermode=auto` answers incoming calls; `;mediaenc=srtp-mand` forces SRTP.
+//! * Video from a file: `video_source avformat,/path/file.mp4` with modules avformat +
+//!   avcodec; `fakevideo` provides a null display (`video_display fakevideo,nil`) and a
+//!   synthetic source. avcodec offers H.264 packetization-mode 0 first (known, not
+//!   re-tested here; the video options are not exercised by the self-test).
+//!
+//! stdin (the `stdio` module):
+//! * With stdin = /dev/null stdio fails ("main: epoll_ctl: EPOLL_CTL_ADD: fd=0 (Operation not
+//!   permitted)", "module stdio.so: Operation not permitted"); with a pipe it works but logs
+//!   "stdio: could not setup terminal: Inappropriate ioctl for device" (harmless).
+//! * Each byte is a key: `/` starts a long command ending at `\n`: `/dial URI`, `/hangup`,
+//!   `/quit`. The typed line is echoed back with `\r` after each key (`/d\r/di\r…`).
+//!   Digits typed during a call send DTMF ("audio: send DTMF digit: '1'", "… digit end").
+//!
+//! Log lines (stdout; error lines are red via ANSI codes, stripped by [`crate::proc`]):
+//! * ready: `baresip is ready.`
+//! * dial: `call: connecting to 'sip:service@127.0.0.1:5099'..`
+//! * provisional: `call: SIP Progress: 180 Ringing (/)` (183 would be
+//!   `… 183 Session Progress (application/sdp)`)
+//! * answered: `tester@127.0.0.1: Call established: sip:service@127.0.0.1:5099` (the
+//!   account's AOR, then the peer URI)
+//! * rejected: `sip:service@127.0.0.1:5099: session closed: 404 Not Found`
+//! * far-end BYE: `sip:…: session closed: Connection reset by peer` then
+//!   `sip:tester@127.0.0.1: Call with sip:… terminated (duration: 1 sec)`
+//! * our hangup: `call: terminate call '43eb315d8690d89a' with sip:…` (no "session
+//!   closed"). The `sip:tester@127.0.0.1: Call with sip:… terminated (duration: 4 secs)` line
+//!   goes to **stderr** and, after a local hangup, only appears when baresip shuts down —
+//!   it cannot be waited for, so `terminate call` is the local-hangup event.
+//! * exit: `ua: stop all (forced=0)`; on SIGTERM first `terminated by signal 15`.
+//! * Besides the SIP port it opens two UDP sockets on ephemeral ports (DNS client).
+//!
+//! Event mapping: `SIP Progress: N` → `Progress(N)` (and `Ringing` for 180); `Call
+//! established` → `Established`; `session closed: NNN Reason` → `Closed{status: NNN}`;
+//! `session closed: Connection reset by peer` → `Closed{reason: REASON_REMOTE_BYE}`; other
+//! `session closed: X` → `Closed{reason: X}`; `call: terminate call` → `Closed{reason:
+//! REASON_LOCAL_HANGUP}`; `terminated (duration` with no close before it → the same.
+
+use crate::proc::{ChildGuard, require_binary};
+use crate::{
+    CallEvent, EventParser, EventStream, REASON_LOCAL_HANGUP, REASON_REMOTE_BYE, Transport, net,
+    tls::TestPki, with_transport,
+};
+use anyhow::{Context, Result, bail};
+use regex::Regex;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+const MODULE_DIR: &str = "/usr/lib/baresip/modules";
+
+/// Video source for the call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Video {
+    /// Audio only (no video modules loaded, no m=video offered).
+    #[default]
+    None,
+    /// Synthetic video from the `fakevideo` module.
+    Fake,
+    /// Play this media file (e.g. an mp4) as the camera via `avformat`.
+    File(PathBuf),
+}
+
+/// Options for [`Baresip::start`].
+#[derive(Clone, Debug)]
+pub struct BaresipOpts {
+    /// User part of the local account `sip:USER@127.0.0.1`.
+    pub user: String,
+    /// `;transport=` of the account URI (dial() picks the transport per call anyway).
+    pub transport: Transport,
+    /// `sip_cafile`: CA to trust for TLS.
+    pub ca: Option<PathBuf>,
+    /// `sip_certificate`: certificate + key (one PEM) to present over TLS.
+    pub certificate: Option<PathBuf>,
+    /// `;mediaenc=srtp-mand` and load `srtp`.
+    pub srtp: bool,
+    /// Video source.
+    pub video: Video,
+    /// `;answermode=auto` (answer incoming calls).
+    pub auto_answer: bool,
+    /// `;audio_codecs=` value, e.g. `PCMU` (default: all loaded).
+    pub audio_codecs: Option<String>,
+    /// Extra lines appended to `config`.
+    pub extra_config: Vec<String>,
+    /// Extra `;k=v` parameters appended to the account line.
+    pub extra_account_params: String,
+    /// Safety lifetime (`-t` and the process wrapper).
+    pub lifetime: Duration,
+}
+
+impl Default for BaresipOpts {
+    fn default() -> Self {
+        Self {
+            user: "tester".into(),
+            transport: Transport::Udp,
+            ca: None,
+            certificate: None,
+            srtp: false,
+            video: Video::None,
+            auto_answer: false,
+            audio_codecs: None,
+            extra_config: Vec::new(),
+            extra_account_params: String::new(),
+            lifetime: Duration::from_secs(120),
+        }
+    }
+}
+
+impl BaresipOpts {
+    /// Defaults plus `sip_cafile` = the test CA (no client certificate).
+    pub fn with_ca(pki: &TestPki) -> Self {
+        Self {
+            ca: Some(pki.ca.clone()),
+            ..Self::default()
+        }
+    }
+
+    /// Defaults plus the test CA and the client certificate of `pki`.
+    pub fn with_client_cert(pki: &TestPki) -> Self {
+        Self {
+            ca: Some(pki.ca.clone()),
+            certificate: Some(pki.client.combined.clone()),
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Default)]
+struct Parser {
+    closed_seen: bool,
+}
+
+static RE_PROGRESS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"call: SIP Progress: (\d{3}) ").expect("static regex: progress"));
+static RE_CLOSED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r": session closed: (.*)$").expect("static regex: closed"));
+static RE_STATUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\d{3})\b").expect("static regex: status"));
+
+impl EventParser for Parser {
+    fn feed(&mut self, line: &str, out: &mut Vec<CallEvent>) {
+        if line.contains("call: connecting to ") {
+            self.closed_seen = false;
+        } else if line.contains("call: terminate call '") {
+            if !self.closed_seen {
+                out.push(CallEvent::Closed {
+                    reason: REASON_LOCAL_HANGUP.into(),
+                    status: None,
+                });
+            }
+            self.closed_seen = true;
+        } else if let Some(c) = RE_PROGRESS.captures(line) {
+            if let Ok(code) = c[1].parse::<u16>() {
+                out.push(CallEvent::Progress(code));
+                if code == 180 {
+                    out.push(CallEvent::Ringing);
+                }
+            }
+        } else if line.contains(": Call established: ") {
+            out.push(CallEvent::Established);
+        } else if let Some(c) = RE_CLOSED.captures(line) {
+            self.closed_seen = true;
+            let text = c[1].trim().to_string();
+            let status = RE_STATUS
+                .captures(&text)
+                .and_then(|s| s[1].parse::<u16>().ok());
+            let reason = if status.is_none() && text.contains("Connection reset by peer") {
+                REASON_REMOTE_BYE.to_string()
+            } else {
+                text
+            };
+            out.push(CallEvent::Closed { reason, status });
+        } else if line.contains(" terminated (duration") {
+            if !self.closed_seen {
+                out.push(CallEvent::Closed {
+                    reason: REASON_LOCAL_HANGUP.into(),
+                    status: None,
+                });
+            }
+            self.closed_seen = false;
+        }
+    }
+}
+
+/// A running baresip; killed (process group) on drop.
+pub struct Baresip {
+    events: Mutex<EventStream<Parser>>,
+    proc: ChildGuard,
+    sip_port: u16,
+    user: String,
+    dir: tempfile::TempDir,
+}
+
+fn module_exists(name: &str) -> bool {
+    Path::new(MODULE_DIR).join(name).is_file()
+}
+
+fn config_text(opts: &BaresipOpts, sip_port: u16) -> Result<String> {
+    let mut modules = vec!["stdio.so", "g711.so"];
+    if module_exists("opus.so") {
+        modules.push("opus.so");
+    }
+    modules.push("ausine.so");
+    if opts.srtp {
+        modules.push("srtp.so");
+    }
+    match &opts.video {
+        Video::None => {}
+        Video::Fake => modules.extend(["fakevideo.so", "avcodec.so", "vp8.so"]),
+        Video::File(_) => {
+            modules.extend(["avformat.so", "avcodec.so", "vp8.so", "fakevideo.so"]);
+        }
+    }
+    for m in &modules {
+        if !module_exists(m) {
+            let pkg = if m.starts_with("av") {
+                "baresip-ffmpeg"
+            } else {
+                "baresip-core"
+            };
+            bail!("baresip module {MODULE_DIR}/{m} is missing: install the Debian package {pkg}");
+        }
+    }
+    let mut c = String::new();
+    let mut line = |k: &str, v: &str| {
+        let _ = writeln!(c, "{k}\t\t{v}");
+    };
+    line("poll_method", "epoll");
+    line("module_path", MODULE_DIR);
+    for m in &modules {
+        line("module", m);
+    }
+    line("module_tmp", "account.so");
+    line("module_app", "menu.so");
+    line("sip_listen", &format!("127.0.0.1:{sip_port}"));
+    line("net_interface", "127.0.0.1");
+    line("call_local_timeout", "120");
+    line("call_max_calls", "4");
+    line("audio_source", "ausine,440");
+    line("audio_player", "none,nil");
+    line("audio_alert", "none,nil");
+    line("ausrc_srate", "48000");
+    line("ausrc_channels", "2");
+    line("statmode_default", "off");
+    line("rtp_ports", "10000-30000");
+    if let Some(ca) = &opts.ca {
+        line("sip_cafile", &ca.display().to_string());
+    }
+    if let Some(cert) = &opts.certificate {
+        line("sip_certificate", &cert.display().to_string());
+    }
+    match &opts.video {
+        Video::None => {}
+        Video::Fake => {
+            line("video_source", "fakevideo,nil");
+            line("video_display", "fakevideo,nil");
+        }
+        Video::File(p) => {
+            line("video_source", &format!("avformat,{}", p.display()));
+            line("video_display", "fakevideo,nil");
+        }
+    }
+    for l in &opts.extra_config {
+        let _ = writeln!(c, "{l}");
+    }
+    Ok(c)
+}
+
+fn account_text(opts: &BaresipOpts) -> String {
+    let uri_params = match opts.transport {
+        Transport::Udp => String::new(),
+        t => format!(";transport={}", t.param()),
+    };
+    let mut a = format!("<sip:{}@127.0.0.1{uri_params}>;regint=0", opts.user);
+    a.push_str(if opts.auto_answer {
+        ";answermode=auto"
+    } else {
+        ";answermode=manual"
+    });
+    if opts.srtp {
+        a.push_str(";mediaenc=srtp-mand");
+    }
+    if let Some(codecs) = &opts.audio_codecs {
+        let _ = write!(a, ";audio_codecs={codecs}");
+    }
+    a.push_str(&opts.extra_account_params);
+    a.push('\n');
+    a
+}
+
+impl Baresip {
+    /// Writes a config dir, starts baresip and waits for `baresip is ready.` (10 s).
+    pub fn start(opts: BaresipOpts) -> Result<Baresip> {
+        require_binary("baresip", "baresip-core")?;
+        let dir = tempfile::Builder::new()
+            .prefix("cvi-e2e-baresip-")
+            .tempdir()
+            .context("baresip temp dir")?;
+        let sip_port = net::free_port_pair();
+        std::fs::write(dir.path().join("config"), config_text(&opts, sip_port)?)
+            .context("writing baresip config")?;
+        std::fs::write(dir.path().join("accounts"), account_text(&opts))
+            .context("writing baresip accounts")?;
+        std::fs::write(dir.path().join("contacts"), "").context("writing baresip contacts")?;
+        let secs = opts.lifetime.as_secs().max(5);
+        let args = [
+            "-f".to_string(),
+            dir.path().display().to_string(),
+            "-t".into(),
+            secs.to_string(),
+        ];
+        let cwd = dir.path().to_path_buf();
+        let proc = ChildGuard::spawn_with(
+            "baresip",
+            "baresip",
+            &args,
+            opts.lifetime + Duration::from_secs(10),
+            |c| {
+                c.current_dir(&cwd).env("HOME", &cwd);
+            },
+        )?;
+        let ready = Regex::new(r"baresip is ready\.").expect("static regex: ready");
+        if proc
+            .wait_for_line(&ready, Duration::from_secs(10))
+            .is_none()
+        {
+            bail!(
+                "baresip did not print `baresip is ready.` within 10 s; output:\n{}",
+                proc.log_tail(60)
+            );
+        }
+        Ok(Baresip {
+            events: Mutex::new(EventStream::new(Parser::default())),
+            proc,
+            sip_port,
+            user: opts.user,
+            dir,
+        })
+    }
+
+    /// Dials `uri` with `;transport=` set to `transport` (`/dial`).
+    pub fn dial(&self, uri: &str, transport: Transport) -> Result<()> {
+        self.proc.ensure_running()?;
+        self.proc
+            .send_line(&format!("/dial {}", with_transport(uri, transport)))
+    }
+
+    /// Hangs up the current call (`/hangup`).
+    pub fn hangup(&self) -> Result<()> {
+        self.proc.send_line("/hangup")
+    }
+
+    /// Sends DTMF digits (`0-9*#`) in the current call, one key press each.
+    pub fn send_dtmf(&self, digits: &str) -> Result<()> {
+        for d in digits.chars() {
+            if !matches!(d, '0'..='9' | '*' | '#' | 'A'..='D') {
+                bail!("not a DTMF digit: {d:?}");
+            }
+            self.proc.write_stdin(&d.to_string())?;
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Ok(())
+    }
+
+    /// Sends any raw stdin input (e.g. `"/about\n"`).
+    pub fn command(&self, raw: &str) -> Result<()> {
+        self.proc.write_stdin(raw)
+    }
+
+    /// Waits for the next event matching `want` (see [`CallEvent::matches`]); fails early if
+    /// the call closes while waiting for something else.
+    pub fn wait_for(&self, want: &CallEvent, timeout: Duration) -> Result<CallEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wait_for(&self.proc, want, timeout)
+    }
+
+    /// Every event parsed so far.
+    pub fn events(&self) -> Vec<CallEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .all(&self.proc)
+    }
+
+    /// The local SIP port (UDP and TCP; TLS is on `sip_port() + 1`).
+    pub fn sip_port(&self) -> u16 {
+        self.sip_port
+    }
+
+    /// `sip:USER@127.0.0.1:PORT` — where this baresip can be called (UDP/TCP).
+    pub fn contact_uri(&self) -> String {
+        format!("sip:{}@127.0.0.1:{}", self.user, self.sip_port)
+    }
+
+    /// The config directory.
+    pub fn config_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The process guard (output lines, `wait_for_line`, …).
+    pub fn process(&self) -> &ChildGuard {
+        &self.proc
+    }
+
+    /// Asks baresip to quit (`/quit`), waits up to 5 s, then kills it.
+    pub fn quit(self) {
+        let _ = self.proc.send_line("/quit");
+        let _ = self.proc.wait_exit(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(lines: &[&str]) -> Vec<CallEvent> {
+        let mut p = Parser::default();
+        let mut out = Vec::new();
+        for l in lines {
+            p.feed(l, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn parses_observed_lines() {
+        assert_eq!(
+            parse(&[
+                "call: connecting to 'sip:service@127.0.0.1:5099'..",
+                "call: SIP Progress: 180 Ringing (/)",
+                "tester@127.0.0.1: Call established: sip:service@127.0.0.1:5099",
+                "call: terminate call '43eb315d8690d89a' with sip:service@127.0.0.1:5099",
+                "sip:tester@127.0.0.1: Call with sip:service@127.0.0.1:5099 terminated (duration: 4 secs)",
+            ]),
+            vec![
+                CallEvent::Progress(180),
+                CallEvent::Ringing,
+                CallEvent::Established,
+                CallEvent::local_hangup()
+            ]
+        );
+        assert_eq!(
+            parse(&["sip:service@127.0.0.1:5099: session closed: 404 Not Found"]),
+            vec![CallEvent::Closed {
+                reason: "404 Not Found".into(),
+                status: Some(404)
+            }]
+        );
+        assert_eq!(
+            parse(&[
+                "sip:service@127.0.0.1:5099: session closed: Connection reset by peer",
+                "sip:tester@127.0.0.1: Call with sip:service@127.0.0.1:5099 terminated (duration: 1 sec)",
+            ]),
+            vec![CallEvent::remote_bye()]
+        );
+    }
+}
