@@ -334,6 +334,7 @@ impl Endpoint {
             },
         );
         let tls_domain = self.current_tls.clone();
+        let call_id_for_watch = call_id.clone();
         let ctx = CallCtx {
             call_id,
             invite_key: key,
@@ -343,7 +344,16 @@ impl Endpoint {
             shared: self.shared.clone(),
             cmd: self.cmd_tx.clone(),
         };
-        tokio::spawn(call::run(ctx, rx));
+        let (cmd, registry, id) = (self.cmd_tx.clone(), self.shared.registry.clone(), call_id_for_watch);
+        let task = tokio::spawn(call::run(ctx, rx));
+        // A call task that panics must not leave its call listed or routed.
+        tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!(call_id = %id, error = %e, "call task failed");
+                registry.remove(&id);
+                let _ = cmd.send(Cmd::Ended { call_id: id }).await;
+            }
+        });
     }
 }
 
