@@ -1,4 +1,4 @@
-//! `cvi token new`: issue a tenant-admin token.
+//! `cvi token new|list|revoke`: tenant-admin tokens.
 
 use super::TenantArg;
 use super::http::Api;
@@ -16,10 +16,48 @@ pub(crate) enum TokenCmd {
         #[arg(long)]
         name: String,
     },
+    /// List a tenant's tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Revoke a token by id: its next request gets 401.
+    Revoke {
+        #[command(flatten)]
+        tenant: TenantArg,
+        /// The token id (from `token list`).
+        #[arg(long)]
+        id: String,
+    },
 }
 
 pub(crate) async fn run(api: &Api, out: OutputFormat, cmd: TokenCmd) -> anyhow::Result<ExitCode> {
-    let TokenCmd::New { tenant, name } = cmd;
+    let (tenant, name) = match cmd {
+        TokenCmd::New { tenant, name } => (tenant, name),
+        TokenCmd::List { tenant } => {
+            let v = api.get(&["tenants", &tenant.tenant, "tokens"], &[]).await?;
+            output::emit(out, &v, |v| {
+                output::list(
+                    v,
+                    &[
+                        ("id", "id"),
+                        ("name", "name"),
+                        ("role", "role"),
+                        ("created", "createdAt"),
+                    ],
+                )
+            });
+            return Ok(ExitCode::SUCCESS);
+        }
+        TokenCmd::Revoke { tenant, id } => {
+            api.delete(&["tenants", &tenant.tenant, "tokens", &id])
+                .await?;
+            if out == OutputFormat::Table {
+                println!("revoked {id}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let v = api
         .post(
             &["tenants", &tenant.tenant, "tokens"],

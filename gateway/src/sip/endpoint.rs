@@ -344,7 +344,11 @@ impl Endpoint {
             shared: self.shared.clone(),
             cmd: self.cmd_tx.clone(),
         };
-        let (cmd, registry, id) = (self.cmd_tx.clone(), self.shared.registry.clone(), call_id_for_watch);
+        let (cmd, registry, id) = (
+            self.cmd_tx.clone(),
+            self.shared.registry.clone(),
+            call_id_for_watch,
+        );
         let task = tokio::spawn(call::run(ctx, rx));
         // A call task that panics must not leave its call listed or routed.
         tokio::spawn(async move {

@@ -660,6 +660,27 @@ both_backends!(auth_and_tenant_isolation, |s: Server| async move {
         .await
         .ok(200);
     assert_eq!(d["outcome"]["check"], "tenantKeyKnown");
+    // Tokens are listed without secrets and can be revoked: the next request gets 401.
+    let listed = s.get("/api/v1/tenants/Contoso/tokens").await.ok(200);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert!(!listed.to_string().contains(&tok));
+    s.call(Method::GET, "/api/v1/tenants/Contoso/tokens", t, None)
+        .await
+        .problem_status(403);
+    let tid = listed[0]["id"].as_str().expect("id").to_string();
+    s.delete(&format!("/api/v1/tenants/Contoso/tokens/{tid}"))
+        .await
+        .ok(204);
+    assert_eq!(
+        s.call(Method::GET, "/api/v1/tenants", t, None)
+            .await
+            .status
+            .as_u16(),
+        401
+    );
+    s.delete(&format!("/api/v1/tenants/Contoso/tokens/{tid}"))
+        .await
+        .problem_status(404);
     // The operator token is never stored; tokens are stored hashed.
     assert!(!s.get("/api/v1/audit").await.body.to_string().contains(&tok));
     assert!(

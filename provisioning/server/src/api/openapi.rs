@@ -3,7 +3,7 @@
 use super::error::Problem;
 use crate::store::{
     AuditEntry, EffectivePolicies, FederationCheck, IssuedToken, MeetingView, NewMeeting, NewUser,
-    ProviderPatch, UserPatch,
+    ProviderPatch, TokenSummary, UserPatch,
 };
 use axum::Json;
 use cvi_provisioning::coordinates::{Coordinates, JoinInformation};
@@ -352,6 +352,7 @@ fn build() -> OpenApi {
         .schema_from::<EffectivePolicies>()
         .schema_from::<FederationCheck>()
         .schema_from::<IssuedToken>()
+        .schema_from::<TokenSummary>()
         .schema_from::<AuditEntry>()
         .schema_from::<super::tenants::NewTenant>()
         .schema_from::<super::tenants::NewToken>()

@@ -15,7 +15,11 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/tenants", post(new_tenant).get(list_tenants))
         .route("/tenants/{tenant}", get(get_tenant))
-        .route("/tenants/{tenant}/tokens", post(new_token))
+        .route("/tenants/{tenant}/tokens", post(new_token).get(list_tokens))
+        .route(
+            "/tenants/{tenant}/tokens/{id}",
+            axum::routing::delete(revoke_token),
+        )
         .route("/tenants/{tenant}/groups", post(new_group).get(list_groups))
         .route("/tenants/{tenant}/users", post(new_user).get(list_users))
         .route(
@@ -88,6 +92,27 @@ async fn new_token(
         StatusCode::CREATED,
         Json(s.store.issue_token(&auth.actor(), id, &b.name).await?),
     ))
+}
+
+async fn list_tokens(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path(t): Path<String>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    auth.require_operator()?;
+    let id = scope(&s, &auth, &t).await?;
+    Ok(Json(s.store.tokens(id).await?))
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    auth: Auth,
+    Path((t, token)): Path<(String, String)>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    auth.require_operator()?;
+    let id = scope(&s, &auth, &t).await?;
+    s.store.revoke_token(&auth.actor(), id, &token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]

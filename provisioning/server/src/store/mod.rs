@@ -20,7 +20,7 @@ pub use federation::FederationCheck;
 pub use grants::EffectivePolicies;
 pub use meetings::{DEFAULT_EXPIRY_AFTER_END, MeetingView, NewMeeting};
 pub use providers::ProviderPatch;
-pub use tokens::{IssuedToken, TokenInfo, hash_token};
+pub use tokens::{IssuedToken, TokenInfo, TokenSummary, hash_token};
 pub use users::{NewUser, UserPatch};
 
 use chrono::{DateTime, TimeZone, Utc};

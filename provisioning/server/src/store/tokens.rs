@@ -20,6 +20,17 @@ pub struct IssuedToken {
     pub token: String,
 }
 
+/// A token as listed (never the secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub tenant_id: Uuid,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     pub id: Uuid,
@@ -69,6 +80,49 @@ impl Store {
             tenant_id: tenant,
             token,
         })
+    }
+
+    pub async fn tokens(&self, tenant: Uuid) -> Result<Vec<TokenSummary>> {
+        let rows = sqlx::query("SELECT id, name, role, created_at FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at, id")
+            .bind(tenant.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenSummary {
+                    id: get_uuid(r, "id")?,
+                    name: get_s(r, "name")?,
+                    role: get_s(r, "role")?,
+                    tenant_id: tenant,
+                    created_at: super::from_ms(super::get_i(r, "created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a tenant-admin token: the next request with it gets 401.
+    pub async fn revoke_token(&self, actor: &Actor, tenant: Uuid, id: &str) -> Result<()> {
+        let id = Uuid::parse_str(id).map_err(|_| super::StoreError::NotFound("token".into()))?;
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("DELETE FROM api_tokens WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(super::StoreError::NotFound("token".into()));
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            Some(tenant),
+            "token.revoke",
+            &id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn token(&self, token: &str) -> Result<Option<TokenInfo>> {
