@@ -43,18 +43,16 @@ impl DecisionResult {
                 | Check::DomainServed
                 | Check::DialString
                 | Check::TenantKeyKnown => DecisionResult::Unavailable,
-                Check::OrganizerProvisioned => forbidden(
-                    "The meeting organizer cannot host video device callers",
-                ),
+                Check::OrganizerProvisioned => {
+                    forbidden("The meeting organizer cannot host video device callers")
+                }
                 Check::PolicyEnablesProvider => {
                     forbidden("This meeting does not accept calls from this video service")
                 }
                 Check::TenantConsent => {
                     forbidden("The organization has not enabled video device callers")
                 }
-                Check::AnonymousJoin => {
-                    forbidden("This meeting does not allow anonymous callers")
-                }
+                Check::AnonymousJoin => forbidden("This meeting does not allow anonymous callers"),
                 Check::Lobby => forbidden("You are not allowed to join this meeting"),
             },
         }

@@ -51,6 +51,5 @@ pub use decision::DecisionResult;
 pub use machine::Ivr;
 pub use slate::{MAX_LINE_CHARS, Slate, SlateKind};
 pub use types::{
-    Admission, AttemptFailure, Digit, DigitSource, HangUpReason, Language, Phase, Prompt,
-    PromptId,
+    Admission, AttemptFailure, Digit, DigitSource, HangUpReason, Language, Phase, Prompt, PromptId,
 };

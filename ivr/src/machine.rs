@@ -18,7 +18,10 @@ use std::time::Instant;
 #[derive(Debug)]
 enum State {
     /// `deadline`: first-digit timeout while `digits` is empty, else inter-digit timeout.
-    Collecting { digits: String, deadline: Instant },
+    Collecting {
+        digits: String,
+        deadline: Instant,
+    },
     Deciding {
         conference_id: String,
         deadline: Instant,
@@ -30,8 +33,12 @@ enum State {
         deadline: Instant,
         music: bool,
     },
-    Admitted { conference_id: String },
-    Ending { reason: HangUpReason },
+    Admitted {
+        conference_id: String,
+    },
+    Ending {
+        reason: HangUpReason,
+    },
     Joined,
     HungUp,
 }
@@ -65,7 +72,12 @@ impl Ivr {
     /// later" slate and prompt, then `HangUp { reason: Blocked }`.
     pub fn new_blocked(config: Config, now: Instant) -> Ivr {
         let mut ivr = Ivr::blank(config, now);
-        ivr.end(SlateKind::TryLater, &[Prompt::TryLater], HangUpReason::Blocked, now);
+        ivr.end(
+            SlateKind::TryLater,
+            &[Prompt::TryLater],
+            HangUpReason::Blocked,
+            now,
+        );
         ivr
     }
 
@@ -107,10 +119,7 @@ impl Ivr {
             State::Lobby { deadline, .. } => Some(*deadline),
             State::Admitted { .. } | State::Ending { .. } | State::Joined | State::HungUp => None,
         };
-        match (state, self.player.deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        state.into_iter().chain(self.player.deadline()).min()
     }
 
     /// Where the IVR is.
@@ -142,7 +151,9 @@ impl Ivr {
         if self.is_finished() || !self.dedup.accept(digit, source, now) {
             return;
         }
-        if !matches!(self.state, State::Collecting { .. }) || matches!(digit, Digit::A | Digit::B | Digit::C | Digit::D) {
+        if !matches!(self.state, State::Collecting { .. })
+            || matches!(digit, Digit::A | Digit::B | Digit::C | Digit::D)
+        {
             return;
         }
         self.silent_reprompts = 0;
@@ -345,7 +356,7 @@ impl Ivr {
         if self.failed >= self.cfg.max_attempts {
             return self.end(
                 SlateKind::TooManyAttempts,
-                &[Prompt::TooManyAttempts, Prompt::Goodbye],
+                &[Prompt::TooManyAttempts], // it ends with "Goodbye."
                 HangUpReason::TooManyAttempts,
                 now,
             );
@@ -362,10 +373,12 @@ impl Ivr {
         self.play(&[said, Prompt::EnterId], now);
     }
 
+    /// The slate asks to try later; the audio is the plain goodbye, because the `TryLater`
+    /// recording blames failed attempts (it is meant for blocked callers).
     fn unavailable(&mut self, now: Instant) {
         self.end(
             SlateKind::TryLater,
-            &[Prompt::TryLater],
+            &[Prompt::Goodbye],
             HangUpReason::Unavailable,
             now,
         );

@@ -34,14 +34,12 @@ impl Player {
         self.advance(now, out);
     }
 
-    /// Barge-in: stops the current prompt and drops the queue. True if something was playing.
-    pub(crate) fn stop(&mut self, out: &mut VecDeque<Action>) -> bool {
+    /// Barge-in: stops the current prompt (if any) and drops the queue.
+    pub(crate) fn stop(&mut self, out: &mut VecDeque<Action>) {
         self.queue.clear();
         if self.current.take().is_some() {
             out.push_back(Action::StopPrompt);
-            return true;
         }
-        false
     }
 
     /// Forgets the current playback without telling the media side (it is about to be told
@@ -52,7 +50,12 @@ impl Player {
     }
 
     /// The media side finished playback `id`. True when that completed the sequence.
-    pub(crate) fn finished(&mut self, id: PromptId, now: Instant, out: &mut VecDeque<Action>) -> bool {
+    pub(crate) fn finished(
+        &mut self,
+        id: PromptId,
+        now: Instant,
+        out: &mut VecDeque<Action>,
+    ) -> bool {
         match self.current {
             Some((cur, _)) if cur == id => self.advance(now, out),
             _ => false,

@@ -7,14 +7,26 @@ use crate::types::Language;
 /// What a slate is about, with the values its text carries.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SlateKind {
-    Welcome { provider_name: String },
+    Welcome {
+        provider_name: String,
+    },
     /// `attempt` is the attempt the caller is about to make (1-based) of `max`.
-    EnterId { attempt: u32, max: u32 },
+    EnterId {
+        attempt: u32,
+        max: u32,
+    },
     /// The last ID was refused; `attempt` is the next attempt (1-based) of `max`.
-    WrongId { attempt: u32, max: u32 },
+    WrongId {
+        attempt: u32,
+        max: u32,
+    },
     Checking,
-    Lobby { meeting_name: Option<String> },
-    Rejected { reason_text: String },
+    Lobby {
+        meeting_name: Option<String>,
+    },
+    Rejected {
+        reason_text: String,
+    },
     TooManyAttempts,
     TryLater,
     Goodbye,
@@ -90,7 +102,9 @@ impl Slate {
 /// Control characters become spaces, runs of whitespace collapse, and long text is cut at
 /// [`MAX_LINE_CHARS`] with "...".
 fn clean(s: &str) -> String {
-    let words: Vec<&str> = s.split(|c: char| c.is_whitespace() || c.is_control()).collect();
+    let words: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .collect();
     let joined = words
         .into_iter()
         .filter(|w| !w.is_empty())

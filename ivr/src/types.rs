@@ -106,39 +106,43 @@ impl DigitSource {
     }
 }
 
-/// The recorded prompts. The media side maps `(Prompt, Language)` to an asset.
+/// The recorded prompts. The media side plays `assets/prompts/<language>/<name>.opus`
+/// (see [`Prompt::name`]), falling back to `en` when a language or file is missing. The
+/// English wording is in `assets/prompts/prompts.tsv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Prompt {
-    /// "Welcome."
+    /// "Welcome to the video meeting service."
     Welcome,
-    /// "Enter the conference ID, followed by the pound key."
+    /// "Please enter the conference ID, followed by the pound key."
     EnterId,
-    /// "That conference ID is not valid." (check digit wrong, or too long)
+    /// "That conference ID is not valid. …" (check digit or length wrong, or too many digits)
     InvalidId,
-    /// "That conference ID was not found."
+    /// "We could not find a meeting with that conference ID. …"
     NotFound,
-    /// "Checking the conference ID." (only when the decision is slow)
+    /// "One moment, please." (only when the decision is slow)
     Checking,
     /// "Please wait. Someone in the meeting will let you in soon."
     Lobby,
-    /// "You have been admitted. Joining the meeting."
+    /// "You are now joining the meeting."
     Admitted,
-    /// "You cannot join this meeting."
+    /// "Your request to join was declined. Goodbye."
     Rejected,
-    /// "Too many attempts."
+    /// "Too many attempts. Goodbye."
     TooManyAttempts,
-    /// "The service cannot take your call now. Please try again later."
+    /// "Too many failed attempts from your system. Please try again later. Goodbye."
     TryLater,
-    /// "Goodbye."
+    /// "Thank you for calling. Goodbye."
     Goodbye,
-    /// "This meeting is being recorded." (played by the call task, not the IVR, for now)
+    /// Recording and transcription notices: played by the call task during the meeting, not
+    /// by the IVR; listed here so every prompt asset has one id.
     RecordingStarted,
-    /// "Recording has stopped."
     RecordingStopped,
+    TranscriptionStarted,
+    TranscriptionStopped,
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 13] = [
+    pub const ALL: [Prompt; 15] = [
         Prompt::Welcome,
         Prompt::EnterId,
         Prompt::InvalidId,
@@ -152,9 +156,11 @@ impl Prompt {
         Prompt::Goodbye,
         Prompt::RecordingStarted,
         Prompt::RecordingStopped,
+        Prompt::TranscriptionStarted,
+        Prompt::TranscriptionStopped,
     ];
 
-    /// A stable snake_case name, fit for asset file names (`prompts/en/enter_id.wav`).
+    /// The snake_case asset name (`enter_id` for `assets/prompts/en/enter_id.opus`).
     pub fn name(self) -> &'static str {
         match self {
             Prompt::Welcome => "welcome",
@@ -170,6 +176,8 @@ impl Prompt {
             Prompt::Goodbye => "goodbye",
             Prompt::RecordingStarted => "recording_started",
             Prompt::RecordingStopped => "recording_stopped",
+            Prompt::TranscriptionStarted => "transcription_started",
+            Prompt::TranscriptionStopped => "transcription_stopped",
         }
     }
 }

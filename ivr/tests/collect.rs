@@ -28,7 +28,10 @@ fn answer_shows_welcome_and_asks_for_the_id() {
     let Some(Action::ShowSlate { slate }) = out.first() else {
         panic!("slate first: {out:?}");
     };
-    assert_eq!(slate.lines, ["Polycom", "Enter the conference ID followed by #"]);
+    assert_eq!(
+        slate.lines,
+        ["Polycom", "Enter the conference ID followed by #"]
+    );
     assert_eq!(prompts(&out), [Prompt::Welcome]);
     // The second prompt of the greeting follows when the first finishes.
     assert_eq!(prompts(&sim.advance(secs(4))), [Prompt::EnterId]);
@@ -65,7 +68,10 @@ fn wrong_check_digit_fails_without_a_lookup() {
     let mut sim = Sim::new(cfg());
     sim.advance(secs(7));
     let out = sim.press(&format!("{}#", mistyped_id()));
-    assert!(decides(&out).is_empty(), "no Decide for a mistyped ID: {out:?}");
+    assert!(
+        decides(&out).is_empty(),
+        "no Decide for a mistyped ID: {out:?}"
+    );
     assert!(out.contains(&Action::AttemptFailed {
         reason: AttemptFailure::Invalid,
         failed_attempts: 1
@@ -127,7 +133,11 @@ fn silence_reprompts_then_hangs_up_politely() {
     let out = sim.advance(secs(25));
     assert_eq!(prompts(&out), [Prompt::Welcome, Prompt::EnterId]);
     let out = sim.advance(secs(2));
-    assert_eq!(prompts(&out), [Prompt::EnterId], "first silent re-prompt at 26 s");
+    assert_eq!(
+        prompts(&out),
+        [Prompt::EnterId],
+        "first silent re-prompt at 26 s"
+    );
     let out = sim.advance(secs(23));
     assert_eq!(prompts(&out), [Prompt::EnterId], "second at 49 s");
     let out = sim.advance(secs(23));
@@ -183,7 +193,10 @@ fn too_many_digits_is_a_failed_attempt() {
     assert!(decides(&out).is_empty());
     // The buffer restarted: a valid ID goes through.
     sim.advance(secs(6));
-    assert_eq!(decides(&sim.press(&format!("{}#", valid_id()))), [valid_id()]);
+    assert_eq!(
+        decides(&sim.press(&format!("{}#", valid_id()))),
+        [valid_id()]
+    );
 }
 
 #[test]
@@ -221,7 +234,10 @@ fn time_limit_ends_a_call_that_never_submits() {
         out.extend(sim.key('*', DigitSource::Rfc4733));
     }
     assert!(!prompts(&out).contains(&Prompt::Goodbye));
-    assert!(prompts(&sim.advance(secs(4))).is_empty(), "nothing before 60 s");
+    assert!(
+        prompts(&sim.advance(secs(4))).is_empty(),
+        "nothing before 60 s"
+    );
     let out = sim.advance(secs(1));
     assert_eq!(prompts(&out), [Prompt::Goodbye], "at 60 s");
     let out = sim.advance(secs(3));

@@ -57,7 +57,16 @@ fn admission_during_the_lobby_prompt_and_digits_in_the_lobby() {
     assert_eq!(prompts(&out), [Prompt::Admitted]);
     let out = sim.advance(secs(10));
     assert!(!out.contains(&Action::PlayLobbyMusic));
-    assert_eq!(count(&out, &Action::Join { conference_id: valid_id(), lobby: true }), 1);
+    assert_eq!(
+        count(
+            &out,
+            &Action::Join {
+                conference_id: valid_id(),
+                lobby: true
+            }
+        ),
+        1
+    );
 }
 
 #[test]
@@ -69,7 +78,10 @@ fn refused_caller_hears_why_and_is_hung_up() {
         [SlateKind::Rejected { .. }]
     ));
     assert_eq!(prompts(&out), [Prompt::Rejected]);
-    assert_eq!(hang_up(&sim.advance(secs(3))), Some(HangUpReason::LobbyRejected));
+    assert_eq!(
+        hang_up(&sim.advance(secs(3))),
+        Some(HangUpReason::LobbyRejected)
+    );
 }
 
 #[test]
@@ -81,7 +93,10 @@ fn nobody_admits_in_time() {
     let out = sim.advance(secs(1));
     assert_eq!(slates(&out), [SlateKind::Goodbye]);
     assert_eq!(prompts(&out), [Prompt::Goodbye]);
-    assert_eq!(hang_up(&sim.advance(secs(3))), Some(HangUpReason::LobbyTimeout));
+    assert_eq!(
+        hang_up(&sim.advance(secs(3))),
+        Some(HangUpReason::LobbyTimeout)
+    );
     // The meeting side's admit arrives too late.
     assert!(sim.admission(Admission::Admit).is_empty());
 }
@@ -91,7 +106,10 @@ fn the_meeting_side_can_time_the_wait_out() {
     let mut sim = in_lobby();
     let out = sim.admission(Admission::Timeout);
     assert_eq!(prompts(&out), [Prompt::Goodbye]);
-    assert_eq!(hang_up(&sim.advance(secs(3))), Some(HangUpReason::LobbyTimeout));
+    assert_eq!(
+        hang_up(&sim.advance(secs(3))),
+        Some(HangUpReason::LobbyTimeout)
+    );
 }
 
 #[test]

@@ -80,7 +80,9 @@ impl Sim {
             match &a {
                 Action::PlayPrompt { id, prompt, .. } => {
                     self.music = false;
-                    let end = self.prompt_len.map_or(self.now + secs(3600), |l| self.now + l);
+                    let end = self
+                        .prompt_len
+                        .map_or(self.now + secs(3600), |l| self.now + l);
                     self.playing = Some((*id, *prompt, end));
                 }
                 Action::StopPrompt => {
