@@ -115,6 +115,8 @@ impl Call {
     }
 
     async fn reject(&self, status: u16, check: &str, extra: &[(&str, String)]) {
+        let check = header_text(check);
+        let check = check.as_str();
         tracing::info!(status, check, "call rejected");
         self.ctx.shared.registry.count_reject(status, check);
         let mut h: Vec<(&str, String)> = vec![
@@ -570,7 +572,7 @@ impl Call {
                     &key,
                     &req,
                     status,
-                    &[("Warning", format!("399 cvi \"{why}\""))],
+                    &[("Warning", format!("399 cvi \"{}\"", header_text(&why)))],
                     None,
                 )
                 .await;
@@ -643,6 +645,21 @@ fn dial_uri(uri: &str, shared: &SipShared) -> String {
         (true, [only], Some(user)) => format!("sip:{user}@{only}"),
         _ => uri.to_string(),
     }
+}
+
+/// Text for a quoted header value: printable ASCII without quotes or backslashes, at most
+/// 120 characters. Rejection texts may carry parser messages about bytes the caller sent.
+fn header_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(120)
+        .collect()
 }
 
 /// Parses `Signal=5` (dtmf-relay) or a bare digit (application/dtmf).
@@ -721,5 +738,14 @@ mod tests {
         assert_eq!(parse_dtmf_info("Signal=55"), None);
         assert_eq!(parse_dtmf_info("hello"), None);
         assert_eq!(parse_dtmf_info(""), None);
+    }
+
+    #[test]
+    fn header_text_cannot_break_out_of_a_quoted_header() {
+        assert_eq!(
+            super::header_text("SDP: bad \"x\"\r\nVia: evil"),
+            "SDP: bad ?x???Via: evil"
+        );
+        assert_eq!(super::header_text(&"a".repeat(500)).len(), 120);
     }
 }
