@@ -21,6 +21,8 @@ pub(crate) fn routes(live: Live) -> Router<AppState> {
     Router::new()
         .route("/api/v1/calls", get(list))
         .route("/api/v1/calls/{id}", get(one).delete(hangup))
+        .route("/api/v1/calls/{id}/admit", post(admit))
+        .route("/api/v1/calls/{id}/reject", post(reject))
         .route("/api/v1/drain", post(drain))
         .route("/metrics", get(metrics))
         .layer(Extension(live))
@@ -66,6 +68,45 @@ async fn hangup(
 ) -> Result<impl IntoResponse, ApiError> {
     match live.registry.get(&id) {
         Some(c) if visible(&auth, &c) && live.registry.hangup(&id) => Ok(StatusCode::ACCEPTED),
+        _ => Err(ApiError::not_found("call")),
+    }
+}
+
+/// Lets a caller waiting in the lobby into the meeting (until the meeting side's organizer
+/// page exists, this is how a lobby is answered).
+async fn admit(
+    auth: Auth,
+    Extension(live): Extension<Live>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    verdict(auth, live, id, true)
+}
+
+/// Turns a caller in the lobby away (the gateway hangs up).
+async fn reject(
+    auth: Auth,
+    Extension(live): Extension<Live>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    verdict(auth, live, id, false)
+}
+
+fn verdict(auth: Auth, live: Live, id: String, admit: bool) -> Result<StatusCode, ApiError> {
+    match live.registry.get(&id) {
+        Some(c) if visible(&auth, &c) => {
+            if c.state != crate::sip::registry::CallState::Lobby {
+                return Err(ApiError::field(
+                    StatusCode::CONFLICT,
+                    "state",
+                    format!("the call is not in the lobby (state {:?})", c.state),
+                ));
+            }
+            if live.registry.send(&id, crate::sip::CallInput::Admit(admit)) {
+                Ok(StatusCode::ACCEPTED)
+            } else {
+                Err(ApiError::not_found("call"))
+            }
+        }
         _ => Err(ApiError::not_found("call")),
     }
 }

@@ -62,6 +62,10 @@ pub(crate) struct ServeArgs {
     /// Smallest Session-Expires we accept (RFC 4028 Min-SE), seconds [default: 90].
     #[arg(long, env = "CVI_MIN_SE")]
     pub min_se: Option<u32>,
+    /// Wrong conference IDs one source may enter in the IVR within 10 minutes before its
+    /// IVR calls get "try again later" [default: 10].
+    #[arg(long, env = "CVI_IVR_MAX_FAILURES")]
+    pub ivr_max_failures: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +85,7 @@ struct FileConfig {
     max_calls: Option<usize>,
     session_expires: Option<u32>,
     min_se: Option<u32>,
+    ivr_max_failures: Option<usize>,
 }
 
 /// The merged configuration.
@@ -151,6 +156,10 @@ impl ServeArgs {
                 .unwrap_or(1800),
             min_se: self.min_se.or(file.min_se).unwrap_or(90),
             tcp_idle: std::time::Duration::from_secs(1900),
+            ivr_max_failures: self
+                .ivr_max_failures
+                .or(file.ivr_max_failures)
+                .unwrap_or(10),
         };
         if sip.tls_cert.is_some() != sip.tls_key.is_some() {
             anyhow::bail!("--tls-cert and --tls-key go together");

@@ -18,4 +18,5 @@
 //! ```
 
 pub mod dtmf;
+pub mod rtp;
 pub mod sdp;

@@ -6,6 +6,7 @@
 
 use super::SipShared;
 use super::endpoint::{ACCEPT, ALLOW, Cmd, SUPPORTED, local_tag};
+use super::ivr_driver::IvrDriver;
 use super::registry::{CallState, DialMethod, StreamInfo};
 use super::rtp::CallMedia;
 use cvi_media::sdp::{self, LocalAddrs, NegotiatedStream, NegotiationError, SessionDescription};
@@ -23,12 +24,17 @@ use tracing::Instrument;
 #[derive(Debug)]
 pub(crate) enum CallInput {
     Ack(Request),
-    Request { key: ServerKey, req: Request },
+    Request {
+        key: ServerKey,
+        req: Request,
+    },
     Response(Response),
     Timeout,
     AckTimeout,
     Cancelled,
     Hangup,
+    /// The lobby's verdict (API `POST /api/v1/calls/{id}/admit|reject`).
+    Admit(bool),
 }
 
 pub(crate) struct CallCtx {
@@ -60,6 +66,12 @@ struct Call {
     /// Late offer: the offer we sent in the 200, waiting for the answer in the ACK.
     awaiting_answer: bool,
     session_interval: Option<Duration>,
+    /// The IVR, for calls to `key@domain`, and the tenant key it serves.
+    ivr: Option<IvrDriver>,
+    ivr_key: Option<String>,
+    audio_rx: Option<mpsc::Receiver<Vec<u8>>>,
+    /// Waiting in the lobby (direct dial or after the IVR).
+    in_lobby: bool,
 }
 
 impl Call {
@@ -72,6 +84,10 @@ impl Call {
             local_sdp: None,
             awaiting_answer: false,
             session_interval: None,
+            ivr: None,
+            ivr_key: None,
+            audio_rx: None,
+            in_lobby: false,
         }
     }
 
@@ -239,8 +255,14 @@ impl Call {
             ),
         };
         tracing::info!(outcome = ?state, "call accepted by the decision");
+        if let Outcome::Ivr { tenant_key, .. } = &decision.outcome {
+            self.ivr_key = Some(tenant_key.clone());
+        }
+        self.in_lobby = state == CallState::Lobby;
         // Media: real sockets, then the SDP.
-        let media = match CallMedia::bind(shared.rtp_ip).await {
+        let (audio_tx, audio_rx) = mpsc::channel(256);
+        self.audio_rx = Some(audio_rx);
+        let media = match CallMedia::bind(shared.rtp_ip, audio_tx).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(error = %e, "cannot bind RTP ports");
@@ -327,6 +349,25 @@ impl Call {
         self.local_sdp = Some(sdp_out);
         self.media = Some(media);
         self.dialog = Some(dialog);
+        if self.ivr_key.is_some() {
+            let now = std::time::Instant::now();
+            let blocked = shared.brute.blocked(self.ctx.peer.addr.ip(), now);
+            if blocked {
+                shared
+                    .registry
+                    .metrics
+                    .ivr_blocked_calls
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(source = %self.ctx.peer.addr.ip(), "IVR call from a source over its failed-attempt limit: try again later");
+            }
+            let audio = streams.iter().find(|s| s.kind == sdp::StreamKind::Audio);
+            let provider = shared
+                .registry
+                .get(&self.ctx.call_id)
+                .and_then(|c| c.provider)
+                .unwrap_or_default();
+            self.ivr = Some(IvrDriver::new(&provider, blocked, audio, now));
+        }
         Some(())
     }
 
@@ -361,6 +402,12 @@ impl Call {
             .session_interval
             .map(|d| tokio::time::Instant::now() + d);
         let mut bye_sent = false;
+        let mut audio_rx = self.audio_rx.take();
+        if self.drive_ivr().await {
+            self.send_bye("IVR finished").await;
+            bye_sent = true;
+            refresh_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(32));
+        }
         loop {
             let timer = async {
                 match refresh_deadline {
@@ -368,8 +415,45 @@ impl Call {
                     None => std::future::pending::<()>().await,
                 }
             };
+            let ivr_deadline = self.ivr.as_ref().and_then(|d| d.ivr.poll_timeout());
+            let ivr_timer = async {
+                match ivr_deadline {
+                    Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let audio = async {
+                match audio_rx.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let input = tokio::select! {
                 i = rx.recv() => i,
+                p = audio => {
+                    match (p, self.ivr.as_mut()) {
+                        (Some(p), Some(d)) => d.on_rtp(&p, std::time::Instant::now()),
+                        (None, _) => audio_rx = None,
+                        _ => {}
+                    }
+                    if self.drive_ivr().await && !bye_sent {
+                        self.send_bye("IVR finished").await;
+                        bye_sent = true;
+                        refresh_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(32));
+                    }
+                    continue;
+                }
+                () = ivr_timer => {
+                    if let Some(d) = self.ivr.as_mut() {
+                        d.ivr.handle_timeout(std::time::Instant::now());
+                    }
+                    if self.drive_ivr().await && !bye_sent {
+                        self.send_bye("IVR finished").await;
+                        bye_sent = true;
+                        refresh_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(32));
+                    }
+                    continue;
+                }
                 () = timer => {
                     if bye_sent {
                         // Our BYE got no final response within 64·T1: the call is over anyway.
@@ -450,8 +534,162 @@ impl Call {
                     }
                 }
                 CallInput::Cancelled => {}
+                CallInput::Admit(admit) => {
+                    if let Some(d) = self.ivr.as_mut() {
+                        let a = if admit {
+                            cvi_ivr::Admission::Admit
+                        } else {
+                            cvi_ivr::Admission::Reject
+                        };
+                        d.ivr.handle_admission(a, std::time::Instant::now());
+                    } else if self.in_lobby {
+                        self.in_lobby = false;
+                        if admit {
+                            tracing::info!("admitted from the lobby");
+                            self.ctx
+                                .shared
+                                .registry
+                                .update(&self.ctx.call_id, |c| c.state = CallState::Connected);
+                        } else if !bye_sent {
+                            self.send_bye("not admitted").await;
+                            bye_sent = true;
+                            refresh_deadline =
+                                Some(tokio::time::Instant::now() + Duration::from_secs(32));
+                        }
+                    }
+                }
+            }
+            if self.drive_ivr().await && !bye_sent {
+                self.send_bye("IVR finished").await;
+                bye_sent = true;
+                refresh_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(32));
             }
         }
+    }
+
+    /// Carries out what the IVR asks for. True when it wants the call hung up.
+    async fn drive_ivr(&mut self) -> bool {
+        let mut hang_up = false;
+        loop {
+            let now = std::time::Instant::now();
+            let Some(action) = self.ivr.as_mut().and_then(|d| d.ivr.poll_action()) else {
+                break;
+            };
+            match action {
+                cvi_ivr::Action::PlayPrompt {
+                    id,
+                    prompt,
+                    language,
+                } => {
+                    // No audio is played until the media pipeline lands (issue 4): a prompt
+                    // takes no time.
+                    tracing::debug!(prompt = ?prompt, language = %language.as_str(), "IVR prompt");
+                    if let Some(d) = self.ivr.as_mut() {
+                        d.ivr.handle_prompt_finished(id, now);
+                    }
+                }
+                cvi_ivr::Action::ShowSlate { slate } => {
+                    tracing::debug!(slate = ?slate.kind, "IVR slate")
+                }
+                cvi_ivr::Action::StopPrompt | cvi_ivr::Action::PlayLobbyMusic => {}
+                cvi_ivr::Action::Decide { conference_id } => {
+                    let result = self.ivr_decide(&conference_id).await;
+                    if let Some(d) = self.ivr.as_mut() {
+                        d.ivr.handle_decision(result, std::time::Instant::now());
+                    }
+                }
+                cvi_ivr::Action::AttemptFailed {
+                    failed_attempts, ..
+                } => {
+                    let shared = &self.ctx.shared;
+                    shared
+                        .registry
+                        .metrics
+                        .ivr_failed_attempts
+                        .fetch_add(1, Ordering::Relaxed);
+                    let key = self.ivr_key.clone().unwrap_or_default();
+                    let (source_over, key_over) =
+                        shared.brute.fail(self.ctx.peer.addr.ip(), &key, now);
+                    // Never the digits.
+                    tracing::info!(failed_attempts, "IVR: wrong conference ID");
+                    if source_over {
+                        tracing::warn!(source = %self.ctx.peer.addr.ip(), "IVR: source reached its failed-attempt limit");
+                    }
+                    if key_over {
+                        tracing::warn!(tenant_key = %key, "IVR: many failed attempts against this tenant key");
+                    }
+                }
+                cvi_ivr::Action::Join { lobby, .. } => {
+                    // `lobby` tells whether the caller came through the lobby; either way the
+                    // caller is now in the meeting and the IVR's work is done.
+                    tracing::info!(through_lobby = lobby, "IVR: joining the meeting");
+                    self.in_lobby = false;
+                    self.ctx
+                        .shared
+                        .registry
+                        .update(&self.ctx.call_id, |c| c.state = CallState::Connected);
+                    self.ivr = None;
+                    break;
+                }
+                cvi_ivr::Action::HangUp { reason } => {
+                    tracing::info!(reason = ?reason, "IVR hangs up");
+                    hang_up = true;
+                    self.ivr = None;
+                    break;
+                }
+            }
+        }
+        hang_up
+    }
+
+    /// The decision for a conference ID typed into the IVR.
+    async fn ivr_decide(&mut self, conference_id: &str) -> cvi_ivr::DecisionResult {
+        let Some(key) = self.ivr_key.clone() else {
+            return cvi_ivr::DecisionResult::Unavailable;
+        };
+        let Some((local, domain)) = key.split_once('@') else {
+            return cvi_ivr::DecisionResult::Unavailable;
+        };
+        let uri = format!("sip:{local}.{conference_id}@{domain}");
+        let shared = self.ctx.shared.clone();
+        let caller = Caller {
+            from: self
+                .ctx
+                .invite
+                .headers
+                .get("From")
+                .unwrap_or_default()
+                .to_string(),
+            source_address: Some(self.ctx.peer.addr.ip()),
+            tls_peer_domain: self.ctx.tls_domain.clone(),
+        };
+        let snap = match shared
+            .store
+            .snapshot_for(&uri, &shared.served_domains, None)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "provisioning store unavailable");
+                return cvi_ivr::DecisionResult::Unavailable;
+            }
+        };
+        let decision = decide(&snap, &uri, &caller, chrono::Utc::now());
+        if let Outcome::Join {
+            meeting_id, lobby, ..
+        } = &decision.outcome
+        {
+            let (m, lobby) = (*meeting_id, *lobby);
+            // The IVR keeps a lobby caller until admission; the API sees the lobby now.
+            self.in_lobby = lobby;
+            shared.registry.update(&self.ctx.call_id, |c| {
+                c.meeting_id = Some(m);
+                if lobby {
+                    c.state = CallState::Lobby;
+                }
+            });
+        }
+        cvi_ivr::DecisionResult::from(&decision)
     }
 
     async fn respond(
@@ -604,7 +842,10 @@ impl Call {
         } else if ct.starts_with("application/dtmf-relay") || ct.starts_with("application/dtmf") {
             match parse_dtmf_info(&body) {
                 Some(d) => {
-                    tracing::debug!(digit = %d, "DTMF by SIP INFO");
+                    tracing::debug!("DTMF by SIP INFO");
+                    if let Some(ivr) = self.ivr.as_mut() {
+                        ivr.on_info_digit(d, std::time::Instant::now());
+                    }
                     self.respond(&key, &req, 200, &[], None).await;
                 }
                 None => {

@@ -1,7 +1,9 @@
 //! The SIP front door: transports, the transaction-owning endpoint, one task per call.
 
 mod call;
+pub(crate) use call::CallInput;
 mod endpoint;
+mod ivr_driver;
 pub(crate) mod registry;
 mod rtp;
 mod transport;
@@ -38,6 +40,8 @@ pub(crate) struct SipConfig {
     pub session_expires: u32,
     pub min_se: u32,
     pub tcp_idle: Duration,
+    /// Failed IVR conference-ID attempts a source may make in 10 minutes.
+    pub ivr_max_failures: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +65,7 @@ pub(crate) struct SipShared {
     pub caps: LocalCapabilities,
     pub session_expires: u32,
     pub min_se: u32,
+    pub brute: BruteForce,
 }
 
 impl SipShared {
@@ -181,6 +186,11 @@ pub(crate) async fn start(
         caps: LocalCapabilities::default(),
         session_expires: cfg.session_expires,
         min_se: cfg.min_se,
+        brute: BruteForce::new(
+            Duration::from_secs(600),
+            cfg.ivr_max_failures,
+            cfg.ivr_max_failures * 5,
+        ),
     });
     let (in_tx, in_rx) = mpsc::channel(8192);
     let (cmd_tx, cmd_rx) = mpsc::channel(8192);
@@ -194,4 +204,75 @@ pub(crate) async fn start(
         tls: tls_addr,
         shared,
     }))
+}
+
+/// Brute-force protection for the IVR: failed conference-ID attempts counted per source
+/// address and per tenant key in a sliding window. A source over its limit gets the
+/// "try again later" IVR; a tenant key over its limit is logged (blocking a key would let
+/// anyone lock a tenant out).
+pub(crate) struct BruteForce {
+    window: Duration,
+    per_source: usize,
+    per_key: usize,
+    sources: std::sync::Mutex<
+        std::collections::HashMap<IpAddr, std::collections::VecDeque<std::time::Instant>>,
+    >,
+    keys: std::sync::Mutex<
+        std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>,
+    >,
+}
+
+fn prune(
+    q: &mut std::collections::VecDeque<std::time::Instant>,
+    window: Duration,
+    now: std::time::Instant,
+) {
+    while q
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) > window)
+    {
+        q.pop_front();
+    }
+}
+
+impl BruteForce {
+    pub(crate) fn new(window: Duration, per_source: usize, per_key: usize) -> Self {
+        Self {
+            window,
+            per_source,
+            per_key,
+            sources: Default::default(),
+            keys: Default::default(),
+        }
+    }
+
+    pub(crate) fn blocked(&self, source: IpAddr, now: std::time::Instant) -> bool {
+        let Ok(mut m) = self.sources.lock() else {
+            return false;
+        };
+        match m.get_mut(&source) {
+            Some(q) => {
+                prune(q, self.window, now);
+                q.len() >= self.per_source
+            }
+            None => false,
+        }
+    }
+
+    /// Records a failure; returns (source now over its limit, key now over its limit).
+    pub(crate) fn fail(&self, source: IpAddr, key: &str, now: std::time::Instant) -> (bool, bool) {
+        let s = self.sources.lock().map(|mut m| {
+            let q = m.entry(source).or_default();
+            prune(q, self.window, now);
+            q.push_back(now);
+            q.len() >= self.per_source
+        });
+        let k = self.keys.lock().map(|mut m| {
+            let q = m.entry(key.to_string()).or_default();
+            prune(q, self.window, now);
+            q.push_back(now);
+            q.len() >= self.per_key
+        });
+        (s.unwrap_or(false), k.unwrap_or(false))
+    }
 }

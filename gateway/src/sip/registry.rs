@@ -69,6 +69,8 @@ pub(crate) struct Metrics {
     pub options: AtomicU64,
     pub cancelled: AtomicU64,
     pub overload_drops: AtomicU64,
+    pub ivr_failed_attempts: AtomicU64,
+    pub ivr_blocked_calls: AtomicU64,
 }
 
 #[derive(Default)]
@@ -118,13 +120,18 @@ impl Registry {
 
     /// Asks the call to hang up. False when there is no such call.
     pub(crate) fn hangup(&self, call_id: &str) -> bool {
+        self.send(call_id, CallInput::Hangup)
+    }
+
+    /// Passes an input to a call. False when there is no such call (or it is overloaded).
+    pub(crate) fn send(&self, call_id: &str, input: CallInput) -> bool {
         let tx = self
             .calls
             .lock()
             .ok()
             .and_then(|m| m.get(call_id).map(|e| e.tx.clone()));
         match tx {
-            Some(tx) => tx.try_send(CallInput::Hangup).is_ok(),
+            Some(tx) => tx.try_send(input).is_ok(),
             None => false,
         }
     }
@@ -179,6 +186,16 @@ impl Registry {
             "cvi_sip_overload_drops_total",
             "Datagrams dropped because the endpoint queue was full.",
             g(&m.overload_drops),
+        );
+        counter(
+            "cvi_ivr_failed_attempts_total",
+            "Conference IDs entered in the IVR that were wrong.",
+            g(&m.ivr_failed_attempts),
+        );
+        counter(
+            "cvi_ivr_blocked_calls_total",
+            "IVR calls answered with try-again-later because their source failed too often.",
+            g(&m.ivr_blocked_calls),
         );
         s.push_str("# HELP cvi_sip_calls_rejected_total Calls rejected, by status and failed check.\n# TYPE cvi_sip_calls_rejected_total counter\n");
         if let Ok(r) = m.rejected.lock() {

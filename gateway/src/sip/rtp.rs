@@ -1,9 +1,11 @@
 //! RTP/RTCP sockets of a call's SIP leg. Bound for real before the SDP answer is written;
-//! until the media pipeline exists (issue 4) received packets are read and dropped.
+//! until the media pipeline exists, audio RTP is passed to the call (DTMF for the IVR) and
+//! everything else is read and dropped.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// An even RTP port with RTCP on the next one.
@@ -43,11 +45,22 @@ pub(crate) struct CallMedia {
 }
 
 impl CallMedia {
-    pub(crate) async fn bind(ip: IpAddr) -> std::io::Result<Self> {
+    /// Binds the sockets. Audio RTP packets go to `audio_tx` (for DTMF; dropped when the
+    /// receiver is slow or gone); everything else is read and dropped.
+    pub(crate) async fn bind(ip: IpAddr, audio_tx: mpsc::Sender<Vec<u8>>) -> std::io::Result<Self> {
         let audio = bind_pair(ip).await?;
         let video = bind_pair(ip).await?;
         let mut tasks = Vec::new();
-        for s in [&audio.rtp, &audio.rtcp, &video.rtp, &video.rtcp] {
+        let s = audio.rtp.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 2048];
+            while let Ok((n, _)) = s.recv_from(&mut buf).await {
+                if !audio_tx.is_closed() {
+                    let _ = audio_tx.try_send(buf.get(..n).unwrap_or_default().to_vec());
+                }
+            }
+        }));
+        for s in [&audio.rtcp, &video.rtp, &video.rtcp] {
             let s = s.clone();
             tasks.push(tokio::spawn(async move {
                 let mut buf = vec![0u8; 2048];

@@ -63,6 +63,7 @@ pub(crate) struct Opts {
     pub(crate) min_se: Option<u32>,
     /// (certificate, key, client CA): SIP over TLS with optional client certificates.
     pub(crate) tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
+    pub(crate) ivr_max_failures: Option<usize>,
 }
 
 /// A running `cvi serve` (CVI_LOG=debug, stderr to `serve.log`); killed on drop.
@@ -129,6 +130,9 @@ impl Gateway {
         }
         if let Some(n) = opts.min_se {
             cmd.args(["--min-se", &n.to_string()]);
+        }
+        if let Some(n) = opts.ivr_max_failures {
+            cmd.args(["--ivr-max-failures", &n.to_string()]);
         }
         if let Some((cert, key, ca)) = &opts.tls {
             cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);

@@ -1,0 +1,88 @@
+//! Drives the sans-IO IVR of one call: digits from RFC 4733 packets, in-band tones in G.711
+//! audio and SIP INFO go in; the IVR's actions come out for the call task to carry out.
+
+use cvi_ivr::{Config, Digit, DigitSource, Ivr, Language};
+use cvi_media::dtmf::g711::Law;
+use cvi_media::dtmf::{Rfc4733Receiver, ToneDetector};
+use cvi_media::rtp::RtpHeader;
+use cvi_media::sdp::NegotiatedStream;
+use std::time::Instant;
+
+pub(crate) struct IvrDriver {
+    pub ivr: Ivr,
+    te_pt: Option<u8>,
+    rfc4733: Rfc4733Receiver,
+    law: Option<(u8, Law)>,
+    tones: Option<ToneDetector>,
+    pcm: Vec<i16>,
+}
+
+impl IvrDriver {
+    /// `audio` is the negotiated audio stream, if any (for the telephone-event PT and G.711).
+    pub(crate) fn new(
+        provider: &str,
+        blocked: bool,
+        audio: Option<&NegotiatedStream>,
+        now: Instant,
+    ) -> Self {
+        let config = Config {
+            provider_name: provider.to_string(),
+            language: Language::english(),
+            ..Config::default()
+        };
+        let ivr = if blocked {
+            Ivr::new_blocked(config, now)
+        } else {
+            Ivr::new(config, now)
+        };
+        let law = audio.and_then(|a| match a.codec.name.to_ascii_uppercase().as_str() {
+            "PCMU" => Some((a.codec.payload_type, Law::Ulaw)),
+            "PCMA" => Some((a.codec.payload_type, Law::Alaw)),
+            _ => None,
+        });
+        Self {
+            ivr,
+            te_pt: audio.and_then(|a| a.telephone_event),
+            rfc4733: Rfc4733Receiver::new(audio.map(|a| a.codec.clock_rate).unwrap_or(8000)),
+            tones: law.and_then(|_| ToneDetector::new(8000).ok()),
+            law,
+            pcm: Vec::with_capacity(320),
+        }
+    }
+
+    /// One RTP packet from the caller's audio socket.
+    pub(crate) fn on_rtp(&mut self, packet: &[u8], now: Instant) {
+        let Some(h) = RtpHeader::parse(packet) else {
+            return;
+        };
+        let payload = h.payload(packet);
+        if Some(h.payload_type) == self.te_pt {
+            if let Some(ev) =
+                self.rfc4733
+                    .handle_packet(h.sequence, h.timestamp, h.marker, payload, now)
+                && let Some(d) = Digit::from_char(ev.digit)
+            {
+                self.ivr.handle_digit(d, DigitSource::Rfc4733, now);
+            }
+            return;
+        }
+        if let (Some((pt, law)), Some(tones)) = (self.law, self.tones.as_mut())
+            && h.payload_type == pt
+        {
+            self.pcm.clear();
+            law.decode_into(payload, &mut self.pcm);
+            tones.push_samples(&self.pcm);
+            while let Some(d) = tones.poll_digit() {
+                if let Some(d) = Digit::from_char(d.digit) {
+                    self.ivr.handle_digit(d, DigitSource::InBand, now);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn on_info_digit(&mut self, c: char, now: Instant) {
+        if let Some(d) = Digit::from_char(c) {
+            self.ivr.handle_digit(d, DigitSource::SipInfo, now);
+        }
+    }
+}
