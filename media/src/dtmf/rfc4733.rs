@@ -23,16 +23,21 @@
 //!   timestamp inside an event (new timestamp within the duration already
 //!   reported). A real second press of the same key always starts after the
 //!   first one's whole duration plus a pause, so it is never taken for one;
-//! * older timestamp → a late, reordered packet of an earlier event:
-//!   ignored (reporting it would also put digits out of order) — unless its
-//!   sequence number is *newer* than every packet of the current event,
-//!   which means the sender's timestamp jumped backwards (a B2BUA switching
-//!   sources under one SSRC); that starts a new event.
+//! * a packet whose **sequence number** is not newer than every packet of
+//!   the current event is a late, reordered packet of an earlier event:
+//!   ignored (reporting it would also put digits out of order). So a
+//!   timestamp that jumps *backwards* while the sequence numbers go on (a
+//!   B2BUA switching sources under one SSRC) still starts a new event, and
+//!   the old event's late packets are not taken for new ones. Redundant
+//!   blocks, which have no sequence number of their own, are ordered by
+//!   timestamp.
 //!
 //! State older than [`STATE_EXPIRY`] is only used to drop exact duplicates,
-//! so a receiver can never be stuck ignoring a sender whose timestamps
-//! jumped. The caller should call [`Rfc4733Receiver::reset`] when the SSRC
-//! changes.
+//! so a receiver can never be stuck ignoring a sender whose sequence
+//! numbers and timestamps both jumped; the expiry also keeps the 16-bit
+//! sequence comparison meaningful (audio packets share the sequence
+//! space: 10 s is ~500 of the 32 768 a comparison can span). The caller
+//! should call [`Rfc4733Receiver::reset`] when the SSRC changes.
 //!
 //! # Redundancy and packing
 //! RFC 2198 redundancy (which RFC 4733 suggests for event reports) is
@@ -142,8 +147,15 @@ impl Default for Rfc4733Receiver {
 impl Rfc4733Receiver {
     /// A receiver for `telephone-event/<clock_rate>` (0 is taken as 8000).
     pub fn new(clock_rate: u32) -> Rfc4733Receiver {
-        let clock_rate = if clock_rate == 0 { DEFAULT_CLOCK_RATE } else { clock_rate };
-        Rfc4733Receiver { clock_rate, current: None }
+        let clock_rate = if clock_rate == 0 {
+            DEFAULT_CLOCK_RATE
+        } else {
+            clock_rate
+        };
+        Rfc4733Receiver {
+            clock_rate,
+            current: None,
+        }
     }
 
     /// The clock rate durations are converted with.
@@ -192,7 +204,9 @@ impl Rfc4733Receiver {
             if block.pt != telephone_event_pt {
                 continue;
             }
-            let Some(report) = Report::parse(block.data) else { continue };
+            let Some(report) = Report::parse(block.data) else {
+                continue;
+            };
             let ts = rtp_timestamp.wrapping_sub(block.ts_offset);
             events.extend(self.apply(report, ts, None, false, now));
         }
@@ -233,30 +247,37 @@ impl Rfc4733Receiver {
         if stale {
             return self.start(report, ts, seq, now);
         }
-        if ts_after(ts, cur.ts) {
-            let gap = ts.wrapping_sub(cur.ts);
-            let continuation = report.code == cur.code
-                && !cur.ended
-                && !marker
-                && (gap == SEGMENT_LEN || gap <= u32::from(cur.max_duration));
-            if continuation {
-                *cur = Current {
-                    ts,
-                    code: cur.code,
-                    ended: report.end,
-                    max_duration: report.duration,
-                    seq: seq.or(cur.seq),
-                    last_accepted: now,
-                };
-                return None;
-            }
-            return self.start(report, ts, seq, now);
+        // Sequence numbers order packets; without one (a redundant block)
+        // the timestamp does.
+        let later = match (seq, cur.seq) {
+            (Some(s), Some(c)) => seq_after(s, c),
+            _ => ts_after(ts, cur.ts),
+        };
+        if !later {
+            // A late, reordered packet of an earlier event.
+            return None;
         }
-        // An older timestamp: late unless the sequence number moved on.
-        match (seq, cur.seq) {
-            (Some(s), Some(c)) if seq_after(s, c) => self.start(report, ts, seq, now),
-            _ => None,
+        let gap = ts.wrapping_sub(cur.ts);
+        let continuation = ts_after(ts, cur.ts)
+            && report.code == cur.code
+            && !cur.ended
+            && !marker
+            && (gap == SEGMENT_LEN || gap <= u32::from(cur.max_duration));
+        if continuation {
+            *cur = Current {
+                ts,
+                code: cur.code,
+                ended: report.end,
+                max_duration: report.duration,
+                seq: seq.or(cur.seq),
+                last_accepted: now,
+            };
+            return None;
         }
+        // A redundant block has no sequence number of its own (its packet's
+        // comes with the primary block): keep the last one meanwhile.
+        let seq = seq.or(cur.seq);
+        self.start(report, ts, seq, now)
     }
 
     fn start(
@@ -279,7 +300,11 @@ impl Rfc4733Receiver {
             let ms = u64::from(report.duration) * 1000 / u64::from(self.clock_rate);
             u32::try_from(ms).unwrap_or(u32::MAX)
         });
-        Some(DtmfEvent { digit, duration_ms, volume_dbm0: report.volume })
+        Some(DtmfEvent {
+            digit,
+            duration_ms,
+            volume_dbm0: report.volume,
+        })
     }
 }
 
@@ -324,9 +349,17 @@ impl<'a> RedBlocks<'a> {
         for (pt, ts_offset, len) in headers {
             let data = payload.get(pos..pos.checked_add(len)?)?;
             pos += len;
-            redundant.push(RedBlock { pt, ts_offset, data });
+            redundant.push(RedBlock {
+                pt,
+                ts_offset,
+                data,
+            });
         }
-        let primary = RedBlock { pt: primary_pt, ts_offset: 0, data: payload.get(pos..)? };
+        let primary = RedBlock {
+            pt: primary_pt,
+            ts_offset: 0,
+            data: payload.get(pos..)?,
+        };
         Some(RedBlocks { redundant, primary })
     }
 }
@@ -355,7 +388,10 @@ mod tests {
         assert_eq!(b.redundant[0].data, &[1, 0x8A, 0, 160]);
         assert_eq!(b.primary.pt, 101);
         assert_eq!(b.primary.data, &[2, 0x0A, 0, 0]);
-        assert!(RedBlocks::parse(&p[..7]).is_none(), "block runs past the end");
+        assert!(
+            RedBlocks::parse(&p[..7]).is_none(),
+            "block runs past the end"
+        );
         assert!(RedBlocks::parse(&[0x80 | 101, 0]).is_none());
         assert!(RedBlocks::parse(&[]).is_none());
     }
