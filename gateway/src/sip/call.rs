@@ -840,7 +840,7 @@ impl Call {
         if req.body.is_empty() {
             self.respond(&key, &req, 200, &[], None).await;
         } else if ct.starts_with("application/dtmf-relay") || ct.starts_with("application/dtmf") {
-            match parse_dtmf_info(&body) {
+            match cvi_media::dtmf::info::parse(&body) {
                 Some(d) => {
                     tracing::debug!("DTMF by SIP INFO");
                     if let Some(ivr) = self.ivr.as_mut() {
@@ -903,26 +903,6 @@ fn header_text(s: &str) -> String {
         .collect()
 }
 
-/// Parses `Signal=5` (dtmf-relay) or a bare digit (application/dtmf).
-pub(crate) fn parse_dtmf_info(body: &str) -> Option<char> {
-    let valid = |c: char| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D' | 'a'..='d');
-    for line in body.lines() {
-        let line = line.trim();
-        if let Some((k, v)) = line.split_once('=')
-            && k.trim().eq_ignore_ascii_case("signal")
-        {
-            let v = v.trim();
-            return match v {
-                "10" => Some('*'),
-                "11" => Some('#'),
-                _ => v.chars().next().filter(|c| valid(*c) && v.len() == 1),
-            };
-        }
-    }
-    let t = body.trim();
-    t.chars().next().filter(|c| valid(*c) && t.len() == 1)
-}
-
 /// RFC 3264 §8: a later SDP of the session keeps the o= line of the previous one, with the
 /// version incremented by one when the description changed.
 fn keep_origin(next: &mut SessionDescription, prev: &SessionDescription) {
@@ -968,18 +948,6 @@ fn stream_infos(streams: &[NegotiatedStream]) -> Vec<StreamInfo> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_dtmf_info;
-
-    #[test]
-    fn dtmf_info_bodies() {
-        assert_eq!(parse_dtmf_info("Signal=5\r\nDuration=160\r\n"), Some('5'));
-        assert_eq!(parse_dtmf_info("Signal= #\r\n"), Some('#'));
-        assert_eq!(parse_dtmf_info("Signal=10"), Some('*'));
-        assert_eq!(parse_dtmf_info("7"), Some('7'));
-        assert_eq!(parse_dtmf_info("Signal=55"), None);
-        assert_eq!(parse_dtmf_info("hello"), None);
-        assert_eq!(parse_dtmf_info(""), None);
-    }
 
     #[test]
     fn header_text_cannot_break_out_of_a_quoted_header() {

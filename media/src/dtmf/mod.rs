@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | RFC 4733 `telephone-event` RTP packets | [`rfc4733::Rfc4733Receiver`] | [`DtmfEvent`] |
 //! | in-band tones in the audio | [`goertzel::ToneDetector`] (+ [`g711`] to decode) | [`InbandDigit`] |
-//! | SIP INFO `application/dtmf-relay`, `application/dtmf` | `parse_dtmf_info` in the gateway's SIP call task | `char` |
+//! | SIP INFO `application/dtmf-relay`, `application/dtmf` | [`info::parse`] | `char` |
 //!
 //! Each receiver reports every key press exactly once *for its source*;
 //! an endpoint that sends the same key by RFC 4733 and INFO (or whose
@@ -21,6 +21,7 @@
 
 pub mod g711;
 pub mod goertzel;
+pub mod info;
 pub mod rfc4733;
 
 pub use goertzel::{InbandDigit, ToneDetector, UnsupportedSampleRate};
