@@ -753,3 +753,29 @@ fn garbage_does_not_stop_the_gateway() -> Result<()> {
     ensure!(r.status == 200, "OPTIONS over TCP after garbage: {r:?}");
     Ok(())
 }
+
+/// A room the meeting invited (its From URI is in `invitedRooms`) shows as a one-touch join.
+#[test]
+fn invited_room_is_a_one_touch_join() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    gw.provision()?;
+    let m = gw.api(
+        "POST",
+        "/api/v1/tenants/Contoso/onlineMeetings",
+        Some(&serde_json::json!({
+            "organizer": sip_support::ORGANIZER,
+            "subject": "Room calendar",
+            "invitedRooms": ["sip:room@vtc.example.com"],
+        })),
+    )?;
+    let vid = m["videoTeleconferenceId"]
+        .as_str()
+        .context("vid")?
+        .to_string();
+    let mut uac = Uac::new(Tp::Udp, gw.sip)?;
+    let mut leg = Leg::new(&uac, &dial(&vid));
+    establish(&mut uac, &mut leg)?;
+    let call = gw.call(&leg.call_id)?.context("the call is listed")?;
+    ensure!(call["dialMethod"] == "oneTouch", "{call}");
+    hang_up(&gw, &mut uac, &mut leg)
+}

@@ -241,6 +241,7 @@ impl Call {
                 meeting_id,
                 provider,
                 lobby,
+                invited_room,
                 ..
             } => (
                 if *lobby {
@@ -248,7 +249,11 @@ impl Call {
                 } else {
                     CallState::Connected
                 },
-                DialMethod::Direct,
+                if *invited_room {
+                    DialMethod::OneTouch
+                } else {
+                    DialMethod::Direct
+                },
                 *tenant_id,
                 Some(*meeting_id),
                 provider.clone(),

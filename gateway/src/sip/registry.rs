@@ -24,6 +24,8 @@ pub(crate) enum CallState {
 pub(crate) enum DialMethod {
     Ivr,
     Direct,
+    /// A room system that the meeting invited (its From URI is an invited room).
+    OneTouch,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -143,6 +143,9 @@ pub enum Outcome {
         order: Order,
         trust: Trust,
         lobby: bool,
+        /// The caller's From URI is one of the meeting's invited rooms (one-touch join from a
+        /// room calendar).
+        invited_room: bool,
     },
     Reject {
         status: u16,
@@ -463,6 +466,7 @@ fn join(
             order: cand.order,
             trust,
             lobby: !bypass,
+            invited_room: from_invited,
         },
         trace: t.trace,
     }

@@ -389,6 +389,17 @@ fn lobby_rules() {
     assert!(lobby(&w, &trusted), "trusted but not invited");
     w.meeting.settings.invited_rooms = vec!["sip:room@rooms.contoso.com".into()];
     assert!(!lobby(&w, &trusted));
+    let d = w.dial_as(&w.key_conf(), &trusted);
+    assert!(
+        matches!(
+            d.outcome,
+            Outcome::Join {
+                invited_room: true,
+                ..
+            }
+        ),
+        "one-touch room"
+    );
     assert!(
         lobby(&w, &guest),
         "invited URI alone is spoofable: not enough"
