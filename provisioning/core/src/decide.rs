@@ -266,7 +266,7 @@ pub fn decide(snap: &Snapshot, request_uri: &str, caller: &Caller, now: DateTime
                 .collect();
             let forms = if cands.len() == 2 {
                 "key.conf or conf.key"
-            } else if cands[0].order == Order::KeyConf {
+            } else if cands.first().is_some_and(|c| c.order == Order::KeyConf) {
                 "key.conf"
             } else {
                 "conf.key"
