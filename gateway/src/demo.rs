@@ -110,6 +110,7 @@ async fn seed(store: &Store) -> anyhow::Result<(String, Vec<String>, String)> {
                 aad_application_ids: vec![DEMO_APP.into()],
                 instruction_uri: Some("https://dialin.plcm.vc/teams/".into()),
                 allow_app_guest_joins_as_authenticated: false,
+                language: "en".into(),
             },
         )
         .await?;

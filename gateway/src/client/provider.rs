@@ -21,6 +21,9 @@ pub(crate) struct ProviderFields {
     /// `true` or `false`.
     #[arg(long)]
     allow_app_guest_joins_as_authenticated: Option<bool>,
+    /// IVR prompt language for this provider's callers (`en`, `de`, `fr`, …).
+    #[arg(long)]
+    language: Option<String>,
 }
 
 impl ProviderFields {
@@ -42,6 +45,9 @@ impl ProviderFields {
         }
         if let Some(g) = self.allow_app_guest_joins_as_authenticated {
             b.insert("allowAppGuestJoinsAsAuthenticated".into(), json!(g));
+        }
+        if let Some(l) = &self.language {
+            b.insert("language".into(), json!(l));
         }
         b
     }

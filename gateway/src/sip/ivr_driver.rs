@@ -8,6 +8,9 @@ use cvi_media::rtp::RtpHeader;
 use cvi_media::sdp::NegotiatedStream;
 use std::time::Instant;
 
+/// The languages `assets/prompts` has recordings in.
+const PROMPT_LANGUAGES: &[&str] = &["en", "de", "fr"];
+
 pub(crate) struct IvrDriver {
     pub ivr: Ivr,
     te_pt: Option<u8>,
@@ -21,13 +24,14 @@ impl IvrDriver {
     /// `audio` is the negotiated audio stream, if any (for the telephone-event PT and G.711).
     pub(crate) fn new(
         provider: &str,
+        language: &str,
         blocked: bool,
         audio: Option<&NegotiatedStream>,
         now: Instant,
     ) -> Self {
         let config = Config {
             provider_name: provider.to_string(),
-            language: Language::english(),
+            language: Language::choose(Some(language), PROMPT_LANGUAGES),
             ..Config::default()
         };
         let ivr = if blocked {

@@ -37,6 +37,7 @@ fn population(tenants: usize, meetings_per_tenant: usize) -> (Snapshot, Vec<Stri
             aad_application_ids: vec![app.clone()],
             instruction_uri: None,
             allow_app_guest_joins_as_authenticated: false,
+            language: "en".into(),
         });
         s.add_user(User {
             tenant_id: tid,

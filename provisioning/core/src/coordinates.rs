@@ -103,6 +103,7 @@ mod tests {
             aad_application_ids: vec![],
             instruction_uri: Some("https://dialin.plcm.vc/teams/".into()),
             allow_app_guest_joins_as_authenticated: false,
+            language: "en".into(),
         };
         let c = coordinates(&p, "0179206841");
         assert_eq!(
@@ -135,6 +136,7 @@ mod tests {
             aad_application_ids: vec![],
             instruction_uri: Some("https://x.com/i?lang=en".into()),
             allow_app_guest_joins_as_authenticated: false,
+            language: "en".into(),
         };
         assert_eq!(
             coordinates(&p, "1").instruction_link.as_deref(),

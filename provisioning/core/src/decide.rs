@@ -134,6 +134,8 @@ pub enum Outcome {
         tenant_id: Uuid,
         provider: String,
         tenant_key: String,
+        /// The provider's prompt language.
+        language: String,
     },
     Join {
         tenant_id: Uuid,
@@ -255,6 +257,7 @@ pub fn decide(snap: &Snapshot, request_uri: &str, caller: &Caller, now: DateTime
                     tenant_id: p.tenant_id,
                     provider: p.identity.clone(),
                     tenant_key: p.tenant_key.clone(),
+                    language: p.language.clone(),
                 },
                 trace: t.trace,
             }

@@ -81,6 +81,30 @@ pub struct Provider {
     pub aad_application_ids: Vec<String>,
     pub instruction_uri: Option<String>,
     pub allow_app_guest_joins_as_authenticated: bool,
+    /// Language of the IVR's prompts for this provider's callers (`en`, `de`, `fr`, …;
+    /// English when there are no prompts in it).
+    #[serde(default = "default_language")]
+    pub language: String,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+
+/// A language tag: 2–3 letters, optionally `-` and a region or script (`en`, `de-CH`).
+pub fn validate_language(s: &str) -> Result<String, FieldError> {
+    let err = || FieldError::new("language", "a language tag such as en, de or fr-CA");
+    let mut parts = s.trim().split('-');
+    let primary = parts.next().unwrap_or_default();
+    if !(2..=3).contains(&primary.len()) || !primary.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(err());
+    }
+    for p in parts {
+        if !(2..=8).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(err());
+        }
+    }
+    Ok(s.trim().to_ascii_lowercase())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -351,6 +375,15 @@ mod tests {
             "https://x..com",
         ] {
             assert!(validate_instruction_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(validate_language("de").expect("valid"), "de");
+        assert_eq!(validate_language("fr-CA").expect("valid"), "fr-ca");
+        for bad in ["", "e", "english", "de_CH", "fr-", "1a"] {
+            assert!(validate_language(bad).is_err(), "{bad}");
         }
     }
 

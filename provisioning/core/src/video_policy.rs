@@ -237,6 +237,7 @@ mod tests {
             aad_application_ids: vec![],
             instruction_uri: None,
             allow_app_guest_joins_as_authenticated: false,
+            language: "en".into(),
         }
     }
 

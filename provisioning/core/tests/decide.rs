@@ -63,6 +63,7 @@ fn world() -> World {
             aad_application_ids: vec![APP.into()],
             instruction_uri: None,
             allow_app_guest_joins_as_authenticated: false,
+            language: "en".into(),
         },
         grants: vec![Grant {
             policy_type: PolicyType::VideoInterop,
@@ -234,6 +235,7 @@ fn meeting_of_another_tenant_is_not_found() {
         aad_application_ids: vec![APP.into()],
         instruction_uri: None,
         allow_app_guest_joins_as_authenticated: false,
+        language: "en".into(),
     });
     let d = w.dial(&format!("sip:444555666.{}@t.plcm.vc", w.vtc));
     assert_eq!(rejected_at(&d), (404, Check::MeetingFound));
@@ -278,6 +280,7 @@ fn policy_for_another_provider_is_403() {
         aad_application_ids: vec![],
         instruction_uri: None,
         allow_app_guest_joins_as_authenticated: false,
+        language: "en".into(),
     });
     w.grants[0].policy_name = "PexipServiceProviderEnabled".into();
     assert_eq!(

@@ -57,6 +57,7 @@ async fn seed(store: &Store, meetings: usize) -> (String, Vec<String>) {
                 aad_application_ids: vec![app.into()],
                 instruction_uri: Some("https://dialin.plcm.vc/teams/".into()),
                 allow_app_guest_joins_as_authenticated: false,
+                language: "en".into(),
             },
         )
         .await

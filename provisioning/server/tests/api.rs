@@ -446,6 +446,21 @@ both_backends!(provider_set_get_remove, |s: Server| async move {
     assert_eq!(p["tenantKey"], KEY);
     assert_eq!(p["instructionUri"], "https://dialin.plcm.vc/teams/");
     assert_eq!(p["allowAppGuestJoinsAsAuthenticated"], true);
+    assert_eq!(p["language"], "en", "default prompt language");
+    let p = s
+        .patch(
+            "/api/v1/tenants/Contoso/providers/Polycom",
+            json!({"language": "de-CH"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(p["language"], "de-ch");
+    s.patch(
+        "/api/v1/tenants/Contoso/providers/Polycom",
+        json!({"language": "deutsch"}),
+    )
+    .await
+    .problem(422, "language");
     let p = s
         .patch(
             "/api/v1/tenants/Contoso/providers/polycom",

@@ -113,8 +113,14 @@ impl Call {
             ),
         };
         tracing::info!(outcome = ?state, "call accepted by the decision");
-        if let Outcome::Ivr { tenant_key, .. } = &decision.outcome {
+        if let Outcome::Ivr {
+            tenant_key,
+            language,
+            ..
+        } = &decision.outcome
+        {
             self.ivr_key = Some(tenant_key.clone());
+            self.ivr_language = language.clone();
         }
         self.in_lobby = state == CallState::Lobby;
         // Media: real sockets, then the SDP.
@@ -224,7 +230,13 @@ impl Call {
                 .get(&self.ctx.call_id)
                 .and_then(|c| c.provider)
                 .unwrap_or_default();
-            self.ivr = Some(IvrDriver::new(&provider, blocked, audio, now));
+            self.ivr = Some(IvrDriver::new(
+                &provider,
+                &self.ivr_language,
+                blocked,
+                audio,
+                now,
+            ));
         }
         Some(())
     }

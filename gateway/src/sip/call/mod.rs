@@ -76,6 +76,7 @@ struct Call {
     /// The IVR, for calls to `key@domain`, and the tenant key it serves.
     ivr: Option<IvrDriver>,
     ivr_key: Option<String>,
+    ivr_language: String,
     audio_rx: Option<mpsc::Receiver<Vec<u8>>>,
     /// Waiting in the lobby (direct dial or after the IVR).
     in_lobby: bool,
@@ -93,6 +94,7 @@ impl Call {
             session_interval: None,
             ivr: None,
             ivr_key: None,
+            ivr_language: String::new(),
             audio_rx: None,
             in_lobby: false,
         }

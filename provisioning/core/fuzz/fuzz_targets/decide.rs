@@ -16,7 +16,7 @@ fn snapshot() -> Snapshot {
     let app = "b4e4d0c8-7e3b-4c44-8b4f-1a2b3c4d5e6f".to_string();
     let mut s = Snapshot::new(vec!["t.plcm.vc".into()]);
     s.add_tenant(Tenant { id: t, name: "C".into(), verified_domains: vec!["contoso.com".into()], created_at: now });
-    s.add_provider(Provider { tenant_id: t, identity: "Polycom".into(), tenant_key: "813878896@t.plcm.vc".into(), aad_application_ids: vec![app.clone()], instruction_uri: None, allow_app_guest_joins_as_authenticated: false });
+    s.add_provider(Provider { tenant_id: t, identity: "Polycom".into(), tenant_key: "813878896@t.plcm.vc".into(), aad_application_ids: vec![app.clone()], instruction_uri: None, allow_app_guest_joins_as_authenticated: false, language: "en".into() });
     s.add_user(User { tenant_id: t, user_principal_name: "a@contoso.com".into(), display_name: "A".into(), groups: vec![], homing: Homing::Online, hybrid_voice: false, deprovisioned: false });
     s.add_grant(t, Grant { policy_type: PolicyType::VideoInterop, grantee: Grantee::Global, policy_name: "PolycomServiceProviderEnabled".into() });
     s.add_consent(Consent { tenant_id: t, app_id: app, permissions: CONSENT_PERMISSIONS.iter().map(|p| p.to_string()).collect(), granted_at: now, granted_by: "x".into() });

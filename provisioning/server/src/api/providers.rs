@@ -32,6 +32,8 @@ pub(super) struct NewProvider {
     instruction_uri: Option<String>,
     #[serde(default)]
     allow_app_guest_joins_as_authenticated: bool,
+    #[serde(default)]
+    language: Option<String>,
 }
 
 async fn new_provider(
@@ -48,6 +50,7 @@ async fn new_provider(
         aad_application_ids: b.aad_application_ids,
         instruction_uri: b.instruction_uri,
         allow_app_guest_joins_as_authenticated: b.allow_app_guest_joins_as_authenticated,
+        language: b.language.unwrap_or_else(|| "en".into()),
     };
     Ok((
         StatusCode::CREATED,

@@ -24,6 +24,7 @@ pub struct ProviderPatch {
     #[schema(value_type = Option<String>)]
     pub instruction_uri: Option<Option<String>>,
     pub allow_app_guest_joins_as_authenticated: Option<bool>,
+    pub language: Option<String>,
 }
 
 fn double_option<'de, D: serde::Deserializer<'de>>(
@@ -40,6 +41,7 @@ fn row(r: &AnyRow) -> Result<Provider> {
         aad_application_ids: parse_list(&get_s(r, "aad_application_ids")?),
         instruction_uri: get_os(r, "instruction_uri")?,
         allow_app_guest_joins_as_authenticated: get_b(r, "allow_app_guest_joins_as_authenticated")?,
+        language: get_s(r, "language")?,
     })
 }
 
@@ -72,6 +74,7 @@ pub(crate) async fn provider_by_key(
 fn normalize(p: &mut Provider) -> Result<()> {
     validate_identity(&p.identity)?;
     p.tenant_key = TenantKey::parse(&p.tenant_key)?.to_string();
+    p.language = cvi_provisioning::model::validate_language(&p.language)?;
     let mut ids = Vec::with_capacity(p.aad_application_ids.len());
     for id in &p.aad_application_ids {
         let id = id.trim().to_ascii_lowercase();
@@ -131,8 +134,8 @@ impl Store {
         key_taken(&mut tx, &p.tenant_key, None).await?;
         let key = TenantKey::parse(&p.tenant_key)?;
         sqlx::query(
-            "INSERT INTO providers (tenant_id, identity, identity_lower, tenant_key, key_domain, aad_application_ids, instruction_uri, allow_app_guest_joins_as_authenticated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO providers (tenant_id, identity, identity_lower, tenant_key, key_domain, aad_application_ids, instruction_uri, allow_app_guest_joins_as_authenticated, language) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(p.tenant_id.to_string())
         .bind(p.identity.clone())
@@ -142,6 +145,7 @@ impl Store {
         .bind(json_list(&p.aad_application_ids))
         .bind(p.instruction_uri.clone())
         .bind(i64::from(p.allow_app_guest_joins_as_authenticated))
+        .bind(p.language.clone())
         .execute(&mut *tx)
         .await?;
         audit::record(
@@ -184,18 +188,22 @@ impl Store {
         if let Some(a) = patch.allow_app_guest_joins_as_authenticated {
             p.allow_app_guest_joins_as_authenticated = a;
         }
+        if let Some(l) = patch.language {
+            p.language = l;
+        }
         normalize(&mut p)?;
         key_taken(&mut tx, &p.tenant_key, Some((tenant, &p.identity))).await?;
         let key = TenantKey::parse(&p.tenant_key)?;
         sqlx::query(
-            "UPDATE providers SET tenant_key = $1, key_domain = $2, aad_application_ids = $3, instruction_uri = $4, allow_app_guest_joins_as_authenticated = $5 \
-             WHERE tenant_id = $6 AND identity_lower = $7",
+            "UPDATE providers SET tenant_key = $1, key_domain = $2, aad_application_ids = $3, instruction_uri = $4, allow_app_guest_joins_as_authenticated = $5, language = $6 \
+             WHERE tenant_id = $7 AND identity_lower = $8",
         )
         .bind(p.tenant_key.clone())
         .bind(key.domain().to_string())
         .bind(json_list(&p.aad_application_ids))
         .bind(p.instruction_uri.clone())
         .bind(i64::from(p.allow_app_guest_joins_as_authenticated))
+        .bind(p.language.clone())
         .bind(tenant.to_string())
         .bind(p.identity.to_ascii_lowercase())
         .execute(&mut *tx)
