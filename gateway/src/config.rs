@@ -66,6 +66,10 @@ pub(crate) struct ServeArgs {
     /// IVR calls get "try again later" [default: 10].
     #[arg(long, env = "CVI_IVR_MAX_FAILURES")]
     pub ivr_max_failures: Option<usize>,
+    /// Seconds without any RTP or RTCP from the caller before the call ends with BYE (a muted
+    /// endpoint still sends RTCP); 0 disables [default: 60].
+    #[arg(long, env = "CVI_MEDIA_TIMEOUT")]
+    pub media_timeout: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +90,7 @@ struct FileConfig {
     session_expires: Option<u32>,
     min_se: Option<u32>,
     ivr_max_failures: Option<usize>,
+    media_timeout: Option<u64>,
 }
 
 /// The merged configuration.
@@ -160,6 +165,7 @@ impl ServeArgs {
                 .ivr_max_failures
                 .or(file.ivr_max_failures)
                 .unwrap_or(10),
+            media_timeout_secs: self.media_timeout.or(file.media_timeout).unwrap_or(60),
         };
         if sip.tls_cert.is_some() != sip.tls_key.is_some() {
             anyhow::bail!("--tls-cert and --tls-key go together");

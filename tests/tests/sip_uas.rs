@@ -779,3 +779,36 @@ fn invited_room_is_a_one_touch_join() -> Result<()> {
     ensure!(call["dialMethod"] == "oneTouch", "{call}");
     hang_up(&gw, &mut uac, &mut leg)
 }
+
+/// No RTP and no RTCP at all: the gateway hangs up. RTCP alone (a muted caller) keeps the
+/// call up.
+#[test]
+fn media_timeout_hangs_up_silent_calls_only() -> Result<()> {
+    let gw = Gateway::start(Opts {
+        media_timeout: Some(2),
+        ..Opts::default()
+    })?;
+    let vid = gw.provision()?;
+    // A caller that sends RTCP reports (to the RTCP port, RTP + 1) every 300 ms for 4 s.
+    let mut uac = Uac::new(Tp::Udp, gw.sip)?;
+    let mut leg = Leg::new(&uac, &dial(&vid));
+    let first = establish(&mut uac, &mut leg)?;
+    let rtcp_port = media_of(&first, "audio")?.port + 1;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    let rr = [0x81u8, 201, 0, 1, 0, 0, 0, 1]; // an empty RTCP receiver report
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        sock.send_to(&rr, ("127.0.0.1", rtcp_port))?;
+        if let Some(m) = uac.recv(Duration::from_millis(300))? {
+            ensure!(
+                !matches!(&m, Message::Request(r) if r.method == Method::Bye),
+                "BYE while RTCP flows"
+            );
+        }
+    }
+    // Silence from now on: BYE within the timeout plus a check interval.
+    let bye = uac.request_from_gateway(Method::Bye, Duration::from_secs(5))?;
+    uac.reply(&bye, 200)?;
+    gw.wait_call_gone(&leg.call_id, Duration::from_secs(3))?;
+    Ok(())
+}

@@ -42,6 +42,8 @@ pub(crate) struct SipConfig {
     pub tcp_idle: Duration,
     /// Failed IVR conference-ID attempts a source may make in 10 minutes.
     pub ivr_max_failures: usize,
+    /// Seconds without any RTP/RTCP before a call is hung up; 0 disables.
+    pub media_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +68,8 @@ pub(crate) struct SipShared {
     pub session_expires: u32,
     pub min_se: u32,
     pub brute: BruteForce,
+    /// A call with no RTP or RTCP at all for this long ends with BYE (None: never).
+    pub media_timeout: Option<Duration>,
 }
 
 impl SipShared {
@@ -186,6 +190,8 @@ pub(crate) async fn start(
         caps: LocalCapabilities::default(),
         session_expires: cfg.session_expires,
         min_se: cfg.min_se,
+        media_timeout: (cfg.media_timeout_secs > 0)
+            .then(|| Duration::from_secs(cfg.media_timeout_secs)),
         brute: BruteForce::new(
             Duration::from_secs(600),
             cfg.ivr_max_failures,

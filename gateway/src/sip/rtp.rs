@@ -4,6 +4,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -42,6 +44,9 @@ pub(crate) struct CallMedia {
     pub audio: RtpPair,
     pub video: RtpPair,
     tasks: Vec<JoinHandle<()>>,
+    started: Instant,
+    /// Milliseconds after `started` at which the last packet (RTP or RTCP, any stream) came.
+    last_packet_ms: Arc<AtomicU64>,
 }
 
 impl CallMedia {
@@ -51,27 +56,46 @@ impl CallMedia {
         let audio = bind_pair(ip).await?;
         let video = bind_pair(ip).await?;
         let mut tasks = Vec::new();
-        let s = audio.rtp.clone();
+        let started = Instant::now();
+        let last_packet_ms = Arc::new(AtomicU64::new(0));
+        let stamp = move |last: &AtomicU64| {
+            let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            last.store(ms, Ordering::Relaxed);
+        };
+        let (s, last) = (audio.rtp.clone(), last_packet_ms.clone());
         tasks.push(tokio::spawn(async move {
             let mut buf = vec![0u8; 2048];
             while let Ok((n, _)) = s.recv_from(&mut buf).await {
+                stamp(&last);
                 if !audio_tx.is_closed() {
                     let _ = audio_tx.try_send(buf.get(..n).unwrap_or_default().to_vec());
                 }
             }
         }));
         for s in [&audio.rtcp, &video.rtp, &video.rtcp] {
-            let s = s.clone();
+            let (s, last) = (s.clone(), last_packet_ms.clone());
             tasks.push(tokio::spawn(async move {
                 let mut buf = vec![0u8; 2048];
-                while s.recv_from(&mut buf).await.is_ok() {}
+                while s.recv_from(&mut buf).await.is_ok() {
+                    stamp(&last);
+                }
             }));
         }
         Ok(Self {
             audio,
             video,
             tasks,
+            started,
+            last_packet_ms,
         })
+    }
+
+    /// How long no RTP or RTCP packet has arrived on any stream of the call (since the
+    /// sockets were bound, when none ever came). A muted or lonely endpoint still sends RTCP
+    /// reports, so silence here means the far end is gone.
+    pub(crate) fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_packet_ms.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
     }
 }
 

@@ -64,6 +64,7 @@ pub(crate) struct Opts {
     /// (certificate, key, client CA): SIP over TLS with optional client certificates.
     pub(crate) tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
     pub(crate) ivr_max_failures: Option<usize>,
+    pub(crate) media_timeout: Option<u64>,
 }
 
 /// A running `cvi serve` (CVI_LOG=debug, stderr to `serve.log`); killed on drop.
@@ -130,6 +131,9 @@ impl Gateway {
         }
         if let Some(n) = opts.min_se {
             cmd.args(["--min-se", &n.to_string()]);
+        }
+        if let Some(n) = opts.media_timeout {
+            cmd.args(["--media-timeout", &n.to_string()]);
         }
         if let Some(n) = opts.ivr_max_failures {
             cmd.args(["--ivr-max-failures", &n.to_string()]);

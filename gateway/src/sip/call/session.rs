@@ -9,6 +9,11 @@ impl Call {
             .map(|d| tokio::time::Instant::now() + d);
         let mut bye_sent = false;
         let mut audio_rx = self.audio_rx.take();
+        let media_timeout = self.ctx.shared.media_timeout;
+        // Check a few times per timeout period (at most every 5 s).
+        let check_every = media_timeout
+            .map(|t| (t / 4).clamp(Duration::from_millis(200), Duration::from_secs(5)));
+        let mut next_media_check = check_every.map(|e| tokio::time::Instant::now() + e);
         if self.drive_ivr().await {
             self.send_bye("IVR finished").await;
             bye_sent = true;
@@ -28,6 +33,12 @@ impl Call {
                     None => std::future::pending::<()>().await,
                 }
             };
+            let media_check = async {
+                match next_media_check {
+                    Some(t) if !bye_sent => tokio::time::sleep_until(t).await,
+                    _ => std::future::pending::<()>().await,
+                }
+            };
             let audio = async {
                 match audio_rx.as_mut() {
                     Some(r) => r.recv().await,
@@ -36,6 +47,17 @@ impl Call {
             };
             let input = tokio::select! {
                 i = rx.recv() => i,
+                () = media_check => {
+                    let idle = self.media.as_ref().map(|m| m.idle_for()).unwrap_or_default();
+                    if let Some(limit) = media_timeout && idle >= limit {
+                        tracing::info!(idle_s = idle.as_secs(), "no RTP or RTCP from the caller: hanging up");
+                        self.send_bye("media timeout").await;
+                        bye_sent = true;
+                        refresh_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(32));
+                    }
+                    next_media_check = check_every.map(|e| tokio::time::Instant::now() + e);
+                    continue;
+                }
                 p = audio => {
                     match (p, self.ivr.as_mut()) {
                         (Some(p), Some(d)) => d.on_rtp(&p, std::time::Instant::now()),
