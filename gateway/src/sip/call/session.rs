@@ -20,6 +20,11 @@ impl Call {
             refresh_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(32));
         }
         loop {
+            // Audio RTP is only needed while the IVR listens for digits: closing the channel
+            // stops the socket task from copying every packet for nobody.
+            if self.ivr.is_none() {
+                audio_rx = None;
+            }
             let timer = async {
                 match refresh_deadline {
                     Some(t) => tokio::time::sleep_until(t).await,
