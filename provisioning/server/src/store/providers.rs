@@ -58,6 +58,23 @@ pub(crate) async fn load_providers(
         .collect()
 }
 
+/// The tenant's provider named `identity` (case-insensitive), or NotFound.
+async fn find_provider(
+    conn: &mut sqlx::AnyConnection,
+    tenant: Uuid,
+    identity: &str,
+) -> Result<Provider> {
+    sqlx::query("SELECT * FROM providers WHERE tenant_id = $1 AND identity_lower = $2")
+        .bind(tenant.to_string())
+        .bind(identity.trim().to_ascii_lowercase())
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(row)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound("provider".into()))
+}
+
 pub(crate) async fn provider_by_key(
     conn: &mut sqlx::AnyConnection,
     key: &str,
@@ -169,13 +186,7 @@ impl Store {
         patch: ProviderPatch,
     ) -> Result<Provider> {
         let mut tx = self.write.begin().await?;
-        let Some(mut p) = load_providers(&mut tx, tenant)
-            .await?
-            .into_iter()
-            .find(|p| p.identity.eq_ignore_ascii_case(identity))
-        else {
-            return Err(StoreError::NotFound("provider".into()));
-        };
+        let mut p = find_provider(&mut tx, tenant, identity).await?;
         if let Some(k) = patch.tenant_key {
             p.tenant_key = k;
         }
@@ -244,24 +255,15 @@ impl Store {
     }
 
     pub async fn provider(&self, tenant: Uuid, identity: &str) -> Result<Provider> {
-        self.providers(tenant, None)
-            .await?
-            .into_iter()
-            .find(|p| p.identity.eq_ignore_ascii_case(identity))
-            .ok_or_else(|| StoreError::NotFound("provider".into()))
+        let mut conn = self.read.acquire().await?;
+        find_provider(&mut conn, tenant, identity).await
     }
 
     /// Remove-CsVideoInteropServiceProvider. Refused while its policy is granted: grant another
     /// policy first, so no user silently changes policy.
     pub async fn remove_provider(&self, actor: &Actor, tenant: Uuid, identity: &str) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let Some(p) = load_providers(&mut tx, tenant)
-            .await?
-            .into_iter()
-            .find(|p| p.identity.eq_ignore_ascii_case(identity))
-        else {
-            return Err(StoreError::NotFound("provider".into()));
-        };
+        let p = find_provider(&mut tx, tenant, identity).await?;
         let policy = format!("{}{ENABLED_SUFFIX}", p.identity);
         let n = sqlx::query("SELECT principal FROM policy_grants WHERE tenant_id = $1 AND policy_type = $2 AND policy_name = $3")
             .bind(tenant.to_string())
