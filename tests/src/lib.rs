@@ -19,7 +19,8 @@ pub mod proc;
 pub mod sipp;
 pub mod tls;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail, ensure};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// SIP transport.
@@ -244,6 +245,25 @@ impl<P: EventParser> EventStream<P> {
             self.pump(&new);
         }
     }
+}
+
+/// The `cvi` binary of this build: `<target>/<profile>/cvi`, next to the test executable's
+/// `deps/` directory. Tests run it but do not build it: the README test command runs
+/// `cargo build --bins` first.
+pub fn cvi_bin() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the test executable")?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test executable is not in <target>/<profile>/deps")?;
+    let bin = dir.join(format!("cvi{}", std::env::consts::EXE_SUFFIX));
+    ensure!(
+        bin.is_file(),
+        "{} is missing: tests run the cvi binary but do not build it; \
+         run `cargo build --bins` first, then `cargo test -p cvi-e2e`",
+        bin.display()
+    );
+    Ok(bin)
 }
 
 #[cfg(test)]

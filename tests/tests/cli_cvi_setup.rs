@@ -8,6 +8,7 @@
 //! ```
 
 use anyhow::{Context, Result, bail, ensure};
+use cvi_e2e::cvi_bin;
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -20,23 +21,6 @@ const TENANT_KEY: &str = "813878896@t.plcm.vc";
 const KEY_LOCAL: &str = "813878896";
 const APP_ID: &str = "b4e4d0c8-7e3b-4c44-8b4f-1a2b3c4d5e6f";
 const INSTRUCTION_URI: &str = "https://dialin.plcm.vc/teams/";
-
-/// `<target>/debug/cvi`, next to this test's `deps/` directory.
-fn cvi_bin() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the test executable")?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("the test executable is not in <target>/<profile>/deps")?;
-    let bin = dir.join(format!("cvi{}", std::env::consts::EXE_SUFFIX));
-    ensure!(
-        bin.is_file(),
-        "{} is missing: this test runs the cvi binary but does not build it; \
-         run `cargo build --bins` first, then `cargo test -p cvi-e2e`",
-        bin.display()
-    );
-    Ok(bin)
-}
 
 /// A random hex string from the standard library's randomly seeded hasher.
 fn random_token() -> String {

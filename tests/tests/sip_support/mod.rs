@@ -4,6 +4,7 @@
 //! over UDP or TCP (messages written as text, parsed with `cvi_sip::parse`).
 
 use anyhow::{Context, Result, bail, ensure};
+use cvi_e2e::cvi_bin;
 use cvi_sip::headers::{CSeq, NameAddr};
 use cvi_sip::parse::{self, StreamItem};
 use cvi_sip::{Message, Method, Response};
@@ -12,7 +13,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,23 +38,6 @@ pub(crate) fn random_u64() -> u64 {
 
 pub(crate) fn random_hex() -> String {
     format!("{:016x}", random_u64())
-}
-
-/// `<target>/debug/cvi`, next to this test's `deps/` directory.
-fn cvi_bin() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the test executable")?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("the test executable is not in <target>/<profile>/deps")?;
-    let bin = dir.join(format!("cvi{}", std::env::consts::EXE_SUFFIX));
-    ensure!(
-        bin.is_file(),
-        "{} is missing: this test runs the cvi binary but does not build it; \
-         run `cargo build -p cvi-gateway --bins` first",
-        bin.display()
-    );
-    Ok(bin)
 }
 
 /// Options for one gateway.
