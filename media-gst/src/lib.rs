@@ -1,0 +1,1 @@
+//! GStreamer parts of the SIP leg.
