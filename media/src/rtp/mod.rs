@@ -1,4 +1,16 @@
-//! RTP fixed header (RFC 3550 §5.1), read without trusting a byte of it.
+//! RTP and RTCP for the gateway's SIP leg, sans-IO.
+//!
+//! - [`RtpHeader`]: the RTP fixed header (RFC 3550 §5.1), read without trusting a byte of it.
+//! - [`RtpWriter`]: writes RTP packets for one outgoing stream and keeps the sender counters.
+//! - [`h264`]: the RFC 6184 H.264 payload format (packetizer, depacketizer, Annex-B helpers).
+//! - [`rtcp`]: RTCP builders and parser (RFC 3550, RFC 4585, RFC 5104) and receiver
+//!   statistics for report blocks.
+
+pub mod h264;
+pub mod rtcp;
+mod writer;
+
+pub use writer::RtpWriter;
 
 /// What the gateway needs of an RTP packet: the header fields and where the payload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
