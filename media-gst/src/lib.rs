@@ -3,7 +3,8 @@
 //! * [`prompt`]: decoding Ogg Opus prompts to PCM and encoding PCM into
 //!   20 ms RTP payloads (PCMU, PCMA, G.722, Opus);
 //! * [`slate`]: shared, live H.264 encoders of a text "slate" picture;
-//! * [`decoder`]: per-call inbound H.264 RTP decoding.
+//! * [`decoder`]: per-call inbound H.264 RTP decoding;
+//! * [`prompt_cache`]: the prompt assets compiled in, encoded once per codec and shared.
 //!
 //! Call [`init`] once before anything else (every entry point also calls it,
 //! it is cheap and idempotent).
@@ -21,3 +22,5 @@ pub use error::Error;
 pub use init::{REQUIRED_ELEMENTS, init};
 pub use prompt::{AudioCodec, decode_ogg_opus, encode_frames};
 pub use slate::{EncodedFrame, H264Profile, SlateHub, SlateParams, SlateSubscription};
+pub mod prompt_cache;
+pub use prompt_cache::{Frames, PromptCache};
