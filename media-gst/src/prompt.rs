@@ -50,46 +50,33 @@ pub fn decode_ogg_opus(bytes: &[u8], rate: u32) -> Result<Vec<i16>, Error> {
     Ok(pcm)
 }
 
-/// RTP audio codecs [`encode_frames`] can produce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AudioCodec {
-    /// G.711 µ-law, 8 kHz.
-    Pcmu,
-    /// G.711 A-law, 8 kHz.
-    Pcma,
-    /// G.722, 16 kHz audio (RTP clock rate 8000 per RFC 3551).
-    G722,
-    /// Opus, 48 kHz mono, 32 kbit/s.
-    Opus,
+/// The codecs [`encode_frames`] produces: the SIP leg's own codec type.
+pub use cvi_media::sdp::AudioCodec;
+
+/// The PCM sample rate [`encode_frames`] expects for `codec`.
+pub fn pcm_rate(codec: AudioCodec) -> u32 {
+    match codec {
+        AudioCodec::Pcmu | AudioCodec::Pcma => 8000,
+        AudioCodec::G722 => 16000,
+        AudioCodec::Opus => 48000,
+    }
 }
 
-impl AudioCodec {
-    /// The PCM sample rate [`encode_frames`] expects for this codec.
-    pub fn pcm_rate(self) -> u32 {
-        match self {
-            AudioCodec::Pcmu | AudioCodec::Pcma => 8000,
-            AudioCodec::G722 => 16000,
-            AudioCodec::Opus => 48000,
-        }
-    }
-
-    /// PCM samples per 20 ms frame.
-    pub fn samples_per_frame(self) -> usize {
-        // 20 ms = rate / 50; the rates above are all multiples of 50.
-        (self.pcm_rate() / 50) as usize
-    }
+/// PCM samples per 20 ms frame of `codec` (the rates are all multiples of 50).
+pub fn samples_per_frame(codec: AudioCodec) -> usize {
+    (pcm_rate(codec) / 50) as usize
 }
 
 /// Encodes mono PCM into consecutive 20 ms RTP payloads of `codec`.
 ///
-/// `rate` must be [`AudioCodec::pcm_rate`] (8000 for G.711, 16000 for G.722,
+/// `rate` must be [`pcm_rate`] (8000 for G.711, 16000 for G.722,
 /// 48000 for Opus), otherwise [`Error::SampleRate`]. The last frame is padded
 /// with silence, so the result has `ceil(pcm.len() / samples_per_frame)`
 /// payloads (empty input gives no payloads). G.711 is encoded in Rust
 /// (160 bytes per frame); G.722 uses `avenc_g722` (160 bytes per frame);
 /// Opus uses `opusenc frame-size=20 bitrate=32000` (one packet per frame).
 pub fn encode_frames(pcm: &[i16], rate: u32, codec: AudioCodec) -> Result<Vec<Vec<u8>>, Error> {
-    let expected = codec.pcm_rate();
+    let expected = pcm_rate(codec);
     if rate != expected {
         return Err(Error::SampleRate {
             codec,
@@ -100,7 +87,7 @@ pub fn encode_frames(pcm: &[i16], rate: u32, codec: AudioCodec) -> Result<Vec<Ve
     if pcm.is_empty() {
         return Ok(Vec::new());
     }
-    let spf = codec.samples_per_frame();
+    let spf = samples_per_frame(codec);
     let frames = pcm.len().div_ceil(spf);
     let mut padded = pcm.to_vec();
     padded.resize(frames * spf, 0);
@@ -185,6 +172,8 @@ fn encode_opus(pcm: &[i16], frames: usize) -> Result<Vec<Vec<u8>>, Error> {
     Ok(packets)
 }
 
+/// Kept apart from `cvi_media::dtmf::g711` (14-bit scale): this one matches GStreamer's
+/// `mulawenc` byte for byte, which the tests hold it to.
 /// G.711 µ-law encoding of one sample (ITU-T G.711, with the usual bias).
 pub fn linear_to_ulaw(sample: i16) -> u8 {
     const BIAS: i32 = 0x84;

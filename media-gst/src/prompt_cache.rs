@@ -46,21 +46,19 @@ pub type Frames = Arc<Vec<Vec<u8>>>;
 
 /// The codec of a negotiated audio stream, if we can send it.
 pub fn codec_of(name: &str) -> Option<AudioCodec> {
-    match name.to_ascii_uppercase().as_str() {
-        "PCMU" => Some(AudioCodec::Pcmu),
-        "PCMA" => Some(AudioCodec::Pcma),
-        "G722" => Some(AudioCodec::G722),
-        "OPUS" => Some(AudioCodec::Opus),
-        _ => None,
-    }
+    [
+        AudioCodec::Pcmu,
+        AudioCodec::Pcma,
+        AudioCodec::G722,
+        AudioCodec::Opus,
+    ]
+    .into_iter()
+    .find(|c| c.encoding().eq_ignore_ascii_case(name))
 }
 
 /// RTP timestamp units per 20 ms frame (G.722's RTP clock is 8000 Hz, RFC 3551 §4.5.2).
 pub fn ts_per_frame(codec: AudioCodec) -> u32 {
-    match codec {
-        AudioCodec::Pcmu | AudioCodec::Pcma | AudioCodec::G722 => 160,
-        AudioCodec::Opus => 960,
-    }
+    codec.clock_rate() / 50
 }
 
 /// (language, prompt or sound name, codec).
@@ -87,7 +85,7 @@ impl PromptCache {
         {
             return Some(f.clone());
         }
-        let rate = codec.pcm_rate();
+        let rate = crate::prompt::pcm_rate(codec);
         let frames = crate::prompt::decode_ogg_opus(bytes, rate)
             .and_then(|pcm| crate::prompt::encode_frames(&pcm, rate, codec));
         match frames {
@@ -113,7 +111,7 @@ impl PromptCache {
         {
             return f.first().cloned();
         }
-        let rate = codec.pcm_rate();
+        let rate = crate::prompt::pcm_rate(codec);
         let pcm = vec![0i16; usize::try_from(rate / 50).unwrap_or(160)];
         let f = crate::prompt::encode_frames(&pcm, rate, codec).ok()?;
         let first = f.first().cloned();

@@ -4,27 +4,9 @@ use cvi_media_gst::prompt_cache::{asset, ts_per_frame};
 use cvi_media_gst::{AudioCodec, PromptCache};
 use std::sync::Arc;
 
-const NAMES: [&str; 15] = [
-    "welcome",
-    "enter_id",
-    "invalid_id",
-    "not_found",
-    "checking",
-    "lobby",
-    "admitted",
-    "rejected",
-    "too_many_attempts",
-    "try_later",
-    "goodbye",
-    "recording_started",
-    "recording_stopped",
-    "transcription_started",
-    "transcription_stopped",
-];
-
 #[test]
 fn every_prompt_file_is_embedded() {
-    for n in NAMES {
+    for n in cvi_ivr::Prompt::ALL.map(cvi_ivr::Prompt::name) {
         for l in ["en", "de", "fr"] {
             assert!(
                 asset(l, n).is_some_and(|b| b.starts_with(b"OggS")),
