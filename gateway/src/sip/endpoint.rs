@@ -322,6 +322,7 @@ impl Endpoint {
                 transport: from.transport.as_str().to_string(),
                 source: from.addr.to_string(),
                 streams: Vec::new(),
+                media: None,
                 started_at: chrono::Utc::now(),
             },
             tx.clone(),

@@ -4,8 +4,8 @@ mod call;
 pub(crate) use call::CallInput;
 mod endpoint;
 mod ivr_driver;
+mod media;
 pub(crate) mod registry;
-mod rtp;
 mod transport;
 
 use anyhow::Context;
@@ -70,6 +70,8 @@ pub(crate) struct SipShared {
     pub brute: BruteForce,
     /// A call with no RTP or RTCP at all for this long ends with BYE (None: never).
     pub media_timeout: Option<Duration>,
+    /// Slate encoders and prompt frames shared by every call.
+    pub media: media::MediaShared,
 }
 
 impl SipShared {
@@ -139,6 +141,11 @@ pub(crate) async fn start(
     let Some(listen) = cfg.listen else {
         return Ok(None);
     };
+    // Calls still signal without GStreamer, but carry no prompts, slates or decoding: say
+    // which element is missing once, loudly, at start.
+    if let Err(e) = tokio::task::spawn_blocking(cvi_media_gst::init).await? {
+        tracing::error!(error = %e, "GStreamer is not usable: calls will have no media");
+    }
     let (udp, tcp) = transport::bind_udp_tcp(listen).await?;
     let udp_addr = udp.local_addr()?;
     let tcp_addr = tcp.local_addr()?;
@@ -197,6 +204,7 @@ pub(crate) async fn start(
             cfg.ivr_max_failures,
             cfg.ivr_max_failures * 5,
         ),
+        media: media::MediaShared::default(),
     });
     let (in_tx, in_rx) = mpsc::channel(8192);
     let (cmd_tx, cmd_rx) = mpsc::channel(8192);

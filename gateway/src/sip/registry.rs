@@ -1,6 +1,7 @@
 //! Live calls (for `GET /api/v1/calls`, hang-up, capacity) and SIP metrics.
 
 use super::call::CallInput;
+use super::media::MediaStats;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -52,6 +53,8 @@ pub(crate) struct CallInfo {
     pub transport: String,
     pub source: String,
     pub streams: Vec<StreamInfo>,
+    /// Packet counts, latching, decoding, slate and prompt of the SIP leg (every second).
+    pub media: Option<MediaStats>,
     pub started_at: DateTime<Utc>,
 }
 

@@ -126,7 +126,16 @@ impl Call {
         // Media: real sockets, then the SDP.
         let (audio_tx, audio_rx) = mpsc::channel(256);
         self.audio_rx = Some(audio_rx);
-        let media = match CallMedia::bind(shared.rtp_ip, audio_tx).await {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        self.media_events = Some(events_rx);
+        let setup = MediaSetup {
+            ip: shared.rtp_ip,
+            shared: shared.media.clone(),
+            registry: shared.registry.clone(),
+            call_id: self.ctx.call_id.clone(),
+            host: shared.host.clone(),
+        };
+        let media = match CallMedia::bind(setup, audio_tx, events_tx).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(error = %e, "cannot bind RTP ports");
@@ -137,8 +146,8 @@ impl Call {
         };
         let local = LocalAddrs {
             ip: shared.rtp_ip,
-            audio_port: media.audio.port,
-            video_port: media.video.port,
+            audio_port: media.audio_port,
+            video_port: media.video_port,
         };
         let (sdp_out, streams) = if inv.body.is_empty() {
             let offer = sdp::offer(&shared.caps, &local, &mut rand::thread_rng());
@@ -211,6 +220,9 @@ impl Call {
             .answered
             .fetch_add(1, Ordering::Relaxed);
         self.local_sdp = Some(sdp_out);
+        if !streams.is_empty() {
+            media.send(MediaCmd::Streams(streams.clone()));
+        }
         self.media = Some(media);
         self.dialog = Some(dialog);
         if self.ivr_key.is_some() {
@@ -237,6 +249,10 @@ impl Call {
                 audio,
                 now,
             ));
+        } else if self.in_lobby {
+            self.show_lobby();
+        } else {
+            self.show_connected();
         }
         Some(())
     }

@@ -17,17 +17,42 @@ impl Call {
                     prompt,
                     language,
                 } => {
-                    // No audio is played until the media pipeline lands (issue 4): a prompt
-                    // takes no time.
                     tracing::debug!(prompt = ?prompt, language = %language.as_str(), "IVR prompt");
-                    if let Some(d) = self.ivr.as_mut() {
-                        d.ivr.handle_prompt_finished(id, now);
+                    match &self.media {
+                        Some(m) => m.send(MediaCmd::Play {
+                            id: Some(id),
+                            lang: language.as_str().to_string(),
+                            name: prompt.name().to_string(),
+                            looped: false,
+                        }),
+                        None => {
+                            if let Some(d) = self.ivr.as_mut() {
+                                d.ivr.handle_prompt_finished(id, now);
+                            }
+                        }
                     }
                 }
                 cvi_ivr::Action::ShowSlate { slate } => {
-                    tracing::debug!(slate = ?slate.kind, "IVR slate")
+                    tracing::debug!(slate = ?slate.kind, "IVR slate");
+                    if let Some(m) = &self.media {
+                        m.send(MediaCmd::Slate(slate.lines));
+                    }
                 }
-                cvi_ivr::Action::StopPrompt | cvi_ivr::Action::PlayLobbyMusic => {}
+                cvi_ivr::Action::StopPrompt => {
+                    if let Some(m) = &self.media {
+                        m.send(MediaCmd::StopAudio);
+                    }
+                }
+                cvi_ivr::Action::PlayLobbyMusic => {
+                    if let Some(m) = &self.media {
+                        m.send(MediaCmd::Play {
+                            id: None,
+                            lang: String::new(),
+                            name: "lobby".into(),
+                            looped: true,
+                        });
+                    }
+                }
                 cvi_ivr::Action::Decide { conference_id } => {
                     let result = self.ivr_decide(&conference_id).await;
                     if let Some(d) = self.ivr.as_mut() {
@@ -65,6 +90,7 @@ impl Call {
                         .registry
                         .update(&self.ctx.call_id, |c| c.state = CallState::Connected);
                     self.ivr = None;
+                    self.show_connected();
                     break;
                 }
                 cvi_ivr::Action::HangUp { reason } => {

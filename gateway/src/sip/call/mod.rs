@@ -7,8 +7,8 @@
 use super::SipShared;
 use super::endpoint::{ACCEPT, ALLOW, Cmd, SUPPORTED, local_tag};
 use super::ivr_driver::IvrDriver;
+use super::media::{CallMedia, MediaCmd, MediaEvent, MediaSetup};
 use super::registry::{CallState, DialMethod, StreamInfo};
-use super::rtp::CallMedia;
 use cvi_media::sdp::{self, LocalAddrs, NegotiatedStream, NegotiationError, SessionDescription};
 use cvi_provisioning::decide::{Caller, Outcome, decide};
 use cvi_sip::dialog::Dialog;
@@ -23,6 +23,7 @@ use tracing::Instrument;
 
 mod answer;
 mod ivr;
+mod media;
 mod session;
 mod support;
 
@@ -78,6 +79,7 @@ struct Call {
     ivr_key: Option<String>,
     ivr_language: String,
     audio_rx: Option<mpsc::Receiver<Vec<u8>>>,
+    media_events: Option<mpsc::UnboundedReceiver<MediaEvent>>,
     /// Waiting in the lobby (direct dial or after the IVR).
     in_lobby: bool,
 }
@@ -96,6 +98,7 @@ impl Call {
             ivr_key: None,
             ivr_language: String::new(),
             audio_rx: None,
+            media_events: None,
             in_lobby: false,
         }
     }

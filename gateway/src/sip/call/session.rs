@@ -9,6 +9,7 @@ impl Call {
             .map(|d| tokio::time::Instant::now() + d);
         let mut bye_sent = false;
         let mut audio_rx = self.audio_rx.take();
+        let mut media_events = self.media_events.take();
         let media_timeout = self.ctx.shared.media_timeout;
         // Check a few times per timeout period (at most every 5 s).
         let check_every = media_timeout
@@ -50,8 +51,35 @@ impl Call {
                     None => std::future::pending().await,
                 }
             };
+            let media_event = async {
+                match media_events.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let input = tokio::select! {
                 i = rx.recv() => i,
+                e = media_event => {
+                    match e {
+                        Some(MediaEvent::PromptFinished(id)) => {
+                            if let Some(d) = self.ivr.as_mut() {
+                                d.ivr.handle_prompt_finished(id, std::time::Instant::now());
+                            }
+                        }
+                        Some(MediaEvent::FastUpdate) => {
+                            if !bye_sent {
+                                self.send_fast_update().await;
+                            }
+                        }
+                        None => media_events = None,
+                    }
+                    if self.drive_ivr().await && !bye_sent {
+                        self.send_bye("IVR finished").await;
+                        bye_sent = true;
+                        refresh_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(32));
+                    }
+                    continue;
+                }
                 () = media_check => {
                     let idle = self.media.as_ref().map(|m| m.idle_for()).unwrap_or_default();
                     if let Some(limit) = media_timeout && idle >= limit {
@@ -183,6 +211,7 @@ impl Call {
                                 .shared
                                 .registry
                                 .update(&self.ctx.call_id, |c| c.state = CallState::Connected);
+                            self.show_connected();
                         } else if !bye_sent {
                             self.send_bye("not admitted").await;
                             bye_sent = true;
@@ -239,8 +268,8 @@ impl Call {
         let Some(media) = &self.media else { return };
         let local = LocalAddrs {
             ip: self.ctx.shared.rtp_ip,
-            audio_port: media.audio.port,
-            video_port: media.video.port,
+            audio_port: media.audio_port,
+            video_port: media.video_port,
         };
         match negotiate(&req.body, &self.ctx.shared, &local) {
             Ok((mut answer, streams)) => {
@@ -248,6 +277,7 @@ impl Call {
                     keep_origin(&mut answer, prev);
                 }
                 tracing::info!(streams = streams.len(), "session modified");
+                media.send(MediaCmd::Streams(streams.clone()));
                 let infos = stream_infos(&streams);
                 self.ctx
                     .shared
@@ -277,6 +307,9 @@ impl Call {
         let ours = self.local_sdp.as_ref().ok_or("no offer")?;
         let theirs = SessionDescription::parse_bytes(body).map_err(|e| e.to_string())?;
         let streams = sdp::accept_answer(ours, &theirs).map_err(|e| e.to_string())?;
+        if let Some(m) = &self.media {
+            m.send(MediaCmd::Streams(streams.clone()));
+        }
         let infos = stream_infos(&streams);
         self.ctx
             .shared
@@ -317,6 +350,9 @@ impl Call {
         } else if ct.starts_with("application/media_control+xml") {
             if body.contains("picture_fast_update") {
                 tracing::debug!("picture_fast_update requested by the caller");
+                if let Some(m) = &self.media {
+                    m.send(MediaCmd::KeyframeRequest);
+                }
             }
             self.respond(&key, &req, 200, &[], None).await;
         } else {
