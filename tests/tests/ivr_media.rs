@@ -25,7 +25,7 @@ fn wait_call(gw: &Gateway, what: &str, pred: impl Fn(&Value) -> bool) -> Result<
             "no call with {what}: {calls:#?}\n{}",
             gw.log()
         );
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -55,5 +55,206 @@ fn ivr_caller_gets_slate_video_and_prompt_audio() -> Result<()> {
     );
     ensure!(call["media"]["playing"].as_str().is_some(), "{call:#}");
     b.hangup()?;
+    Ok(())
+}
+
+/// A direct-dial guest waits in the lobby with its slate and music; once admitted, the
+/// gateway decodes the caller's H.264 (at the size baresip sends).
+#[test]
+fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    let vid = gw.provision()?;
+    let b = Baresip::start(BaresipOpts {
+        audio_codecs: Some("PCMU".into()),
+        video: Video::Fake,
+        extra_config: vec!["video_size 640x360".into()],
+        ..BaresipOpts::default()
+    })?;
+    b.dial(&format!("sip:{KEY_LOCAL}.{vid}@{}", gw.sip), Transport::Udp)?;
+    b.wait_for(&CallEvent::Established, WAIT)?;
+    let call = wait_call(&gw, "the lobby slate and music", |c| {
+        c["state"] == "lobby"
+            && c["media"]["playing"] == "lobby"
+            && n(&c["media"]["video"]["packetsSent"]) > 0
+    })?;
+    let lines = format!("{}", call["media"]["slate"]);
+    ensure!(lines.contains("Waiting for someone to let you in"), "{lines}");
+    let id = call["callId"].as_str().context("callId")?.to_string();
+    let r = gw.http("POST", &format!("/api/v1/calls/{id}/admit"), None)?;
+    ensure!(r.status == 202, "{}", r.body);
+    let call = wait_call(&gw, "decoded video", |c| {
+        c["state"] == "connected" && n(&c["media"]["video"]["framesDecoded"]) > 5
+    })?;
+    let v = &call["media"]["video"];
+    ensure!((n(&v["width"]), n(&v["height"])) == (640, 360), "{call:#}");
+    ensure!(call["media"]["playing"].is_null(), "music must stop: {call:#}");
+    b.hangup()?;
+    gw.wait_call_gone(&id, WAIT)?;
+    Ok(())
+}
+
+/// Threads and open files of a process.
+fn threads_and_fds(pid: u32) -> Result<(usize, usize)> {
+    let count = |d: String| -> Result<usize> { Ok(std::fs::read_dir(&d).with_context(|| d)?.count()) };
+    Ok((
+        count(format!("/proc/{pid}/task"))?,
+        count(format!("/proc/{pid}/fd"))?,
+    ))
+}
+
+/// One raw call: INVITE with G.711 + H.264, wait until the gateway sends video (slate
+/// encoder subscribed, prompt or music playing), optionally admit from the lobby and wait
+/// for the decoder, then BYE.
+fn one_call(gw: &Gateway, uac: &mut sip_support::Uac, ruri: &str, admit: bool) -> Result<()> {
+    use cvi_sip::Method;
+    let mut leg = sip_support::Leg::new(uac, ruri);
+    let inv = leg.invite(&[], Some(&sip_support::sdp_offer("sendrecv", 49172)));
+    uac.send(&inv)?;
+    let r = uac.final_response(Method::Invite, leg.invite_seq, WAIT)?;
+    ensure!(r.status == 200, "INVITE answered {r:?}");
+    leg.established(&r)?;
+    uac.send(&leg.ack(None))?;
+    let id = leg.call_id.clone();
+    wait_call(gw, "video sent", |c| {
+        c["callId"] == id.as_str() && n(&c["media"]["video"]["packetsSent"]) > 0
+    })?;
+    if admit {
+        let r = gw.http("POST", &format!("/api/v1/calls/{id}/admit"), None)?;
+        ensure!(r.status == 202, "{}", r.body);
+        wait_call(gw, "connected", |c| c["callId"] == id.as_str() && c["state"] == "connected")?;
+    }
+    let bye = leg.request("BYE", &[], None);
+    uac.send(&bye)?;
+    let r = uac.final_response(Method::Bye, leg.cseq, WAIT)?;
+    ensure!(r.status == 200, "BYE answered {r:?}");
+    gw.wait_call_gone(&id, WAIT)?;
+    Ok(())
+}
+
+/// 200 calls in a row (IVR calls, and lobby calls admitted so that the decoder runs): the
+/// process's threads and file descriptors come back to where they were.
+#[test]
+fn two_hundred_calls_leak_no_threads_or_sockets() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    let vid = gw.provision()?;
+    let mut uac = sip_support::Uac::new(sip_support::Tp::Udp, gw.sip)?;
+    let ivr = format!("sip:{KEY_LOCAL}@{}", gw.sip);
+    let direct = format!("sip:{KEY_LOCAL}.{vid}@{}", gw.sip);
+    // Warm up: GStreamer's and the runtime's own threads start on first use and stay.
+    for i in 0..6 {
+        one_call(&gw, &mut uac, if i % 2 == 0 { &ivr } else { &direct }, i % 2 == 1)?;
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = threads_and_fds(gw.pid())?;
+    let started = Instant::now();
+    for i in 0..200 {
+        let admit = i % 2 == 1;
+        one_call(&gw, &mut uac, if admit { &direct } else { &ivr }, admit)
+            .with_context(|| format!("call {i}"))?;
+    }
+    let took = started.elapsed();
+    // Pipelines stop asynchronously; give them a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let now = threads_and_fds(gw.pid())?;
+        if (now.0 <= before.0 + 2 && now.1 <= before.1 + 2) || Instant::now() > deadline {
+            break now;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    println!("200 calls in {took:?}; threads/fds before {before:?}, after {after:?}");
+    ensure!(
+        after.0 <= before.0 + 2 && after.1 <= before.1 + 2,
+        "threads/fds before {before:?}, after {after:?}"
+    );
+    Ok(())
+}
+
+/// A 16-bit mono 8 kHz WAV of DTMF tones for `digits`: 120 ms tone, 120 ms pause each,
+/// after 600 ms of silence (the caller is listening to the prompt).
+fn dtmf_wav(digits: &str) -> Vec<u8> {
+    const RATE: f64 = 8000.0;
+    let freqs = |d: char| -> (f64, f64) {
+        let rows = [697.0, 770.0, 852.0, 941.0];
+        let cols = [1209.0, 1336.0, 1477.0, 1633.0];
+        let keys = ["123A", "456B", "789C", "*0#D"];
+        for (r, k) in keys.iter().enumerate() {
+            if let Some(c) = k.find(d) {
+                return (rows[r], cols[c]);
+            }
+        }
+        (0.0, 0.0)
+    };
+    let mut pcm: Vec<i16> = vec![0; 4800];
+    for d in digits.chars() {
+        let (lo, hi) = freqs(d);
+        for i in 0..960 {
+            let t = f64::from(i) / RATE;
+            let v = 6000.0 * ((2.0 * std::f64::consts::PI * lo * t).sin()
+                + (2.0 * std::f64::consts::PI * hi * t).sin());
+            pcm.push(v as i16);
+        }
+        pcm.extend(std::iter::repeat_n(0, 960));
+    }
+    pcm.extend(std::iter::repeat_n(0, 4000));
+    let data_len = (pcm.len() * 2) as u32;
+    let mut w = Vec::with_capacity(44 + pcm.len() * 2);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + data_len).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&8000u32.to_le_bytes());
+    w.extend_from_slice(&16000u32.to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&data_len.to_le_bytes());
+    for s in pcm {
+        w.extend_from_slice(&s.to_le_bytes());
+    }
+    w
+}
+
+/// In-band DTMF: a caller without telephone-event sends the conference ID as tones in its
+/// G.711 audio (encoded, packetized and paced by GStreamer's mulawenc/rtppcmupay/udpsink,
+/// an encoder independent of ours); the IVR hears them and the caller reaches the lobby.
+#[test]
+fn in_band_g711_tones_reach_the_ivr() -> Result<()> {
+    use cvi_sip::Method;
+    let gw = Gateway::start(Opts::default())?;
+    let vid = gw.provision()?;
+    let mut uac = sip_support::Uac::new(sip_support::Tp::Udp, gw.sip)?;
+    let mut leg = sip_support::Leg::new(&uac, &format!("sip:{KEY_LOCAL}@{}", gw.sip));
+    let offer = "v=0\r\no=room 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                 m=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
+    uac.send(&leg.invite(&[], Some(offer)))?;
+    let r = uac.final_response(Method::Invite, leg.invite_seq, WAIT)?;
+    ensure!(r.status == 200, "INVITE answered {r:?}");
+    leg.established(&r)?;
+    uac.send(&leg.ack(None))?;
+    let audio = sip_support::media_of(&r, "audio")?;
+    ensure!(audio.rtpmap("telephone-event").is_none(), "no telephone-event was offered");
+    let dir = tempfile::tempdir()?;
+    let wav = dir.path().join("dtmf.wav");
+    std::fs::write(&wav, dtmf_wav(&format!("{vid}#")))?;
+    let status = std::process::Command::new("gst-launch-1.0")
+        .arg("-q")
+        .arg("filesrc")
+        .arg(format!("location={}", wav.display()))
+        .args(["!", "wavparse", "!", "audioconvert", "!", "mulawenc", "!"])
+        .args(["rtppcmupay", "pt=0", "min-ptime=20000000", "max-ptime=20000000", "!"])
+        .args(["udpsink", "host=127.0.0.1", &format!("port={}", audio.port), "sync=true"])
+        .status()
+        .context("gst-launch-1.0")?;
+    ensure!(status.success(), "gst-launch-1.0 failed: {status}");
+    let id = leg.call_id.clone();
+    let call = wait_call(&gw, "the lobby", |c| c["callId"] == id.as_str() && c["state"] == "lobby")?;
+    ensure!(n(&call["media"]["audio"]["packetsReceived"]) > 100, "{call:#}");
+    ensure!(!gw.log().contains(&vid), "the conference ID must not be logged");
+    let bye = leg.request("BYE", &[], None);
+    uac.send(&bye)?;
+    uac.final_response(Method::Bye, leg.cseq, WAIT)?;
     Ok(())
 }

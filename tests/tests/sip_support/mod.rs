@@ -174,6 +174,11 @@ impl Gateway {
         }
     }
 
+    /// The process ID of `cvi serve`.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }

@@ -228,10 +228,19 @@ pub(crate) async fn run(io: TaskIo) {
                     tokio::time::Instant::now() + RTCP_INTERVAL.mul_f64(rng.gen_range(0.5..1.5));
             }
             Ev::Publish => t.publish(),
-            Ev::Frame(Ok(f)) => t.send_frame(&f).await,
+            Ev::Frame(Ok(f)) => {
+                let first = t.video.stats.packets_sent == 0;
+                t.send_frame(&f).await;
+                if first {
+                    t.publish();
+                }
+            }
             Ev::Frame(Err(broadcast::error::RecvError::Closed)) => t.slate = None,
             Ev::Frame(Err(broadcast::error::RecvError::Lagged(_))) => {}
-            Ev::Job(Ok(l)) => t.loaded(l),
+            Ev::Job(Ok(l)) => {
+                t.loaded(l);
+                t.publish();
+            }
             Ev::Job(Err(e)) => tracing::warn!(error = %e, "media job failed"),
         }
     }
@@ -565,6 +574,9 @@ impl Task {
         let Some(d) = &self.decoder else { return };
         let wants = d.take_keyframe_request() || std::mem::take(&mut self.pending_ask);
         let st = d.stats();
+        if self.video.stats.frames_decoded == 0 && st.frames_decoded > 0 {
+            self.publish();
+        }
         self.video.stats.frames_decoded = st.frames_decoded;
         self.video.stats.width = st.width;
         self.video.stats.height = st.height;
