@@ -205,3 +205,45 @@ fn a_caller_with_nack_pli_is_asked_by_rtcp_pli() -> Result<()> {
     }
     Ok(())
 }
+
+/// Hold (the caller re-INVITEs with `sendonly`) stops our video; resuming starts it again
+/// with an IDR, not mid-GOP.
+#[test]
+fn hold_stops_our_video_and_resume_starts_with_an_idr() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    gw.provision()?;
+    let s = bind()?;
+    let mut uac = Uac::new(Tp::Udp, gw.sip)?;
+    let sdp = offer(&s, "")?;
+    let (mut leg, _) = call(&gw, &mut uac, &format!("sip:{KEY_LOCAL}@{}", gw.sip), &sdp)?;
+    wait_idr(&s.video, Duration::from_secs(5))?;
+    let reinvite = |leg: &mut Leg, uac: &mut Uac, dir: &str| -> Result<()> {
+        let body = sdp.replace("a=sendrecv", dir).replace("o=room 1 1", "o=room 1 2");
+        let req = leg.invite(&[], Some(&body));
+        uac.send(&req)?;
+        let r = uac.final_response(Method::Invite, leg.invite_seq, WAIT)?;
+        ensure!(r.status == 200, "re-INVITE answered {r:?}");
+        uac.send(&leg.ack(None))?;
+        Ok(())
+    };
+    reinvite(&mut leg, &mut uac, "a=sendonly")?;
+    // Drain what was in flight, then nothing may come for a while.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut buf = [0u8; 2048];
+    s.video.set_nonblocking(true)?;
+    while s.video.recv(&mut buf).is_ok() {}
+    s.video.set_nonblocking(false)?;
+    let quiet_until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < quiet_until {
+        if let Ok(n) = s.video.recv(&mut buf) {
+            bail!("video sent while on hold ({n} bytes)");
+        }
+    }
+    reinvite(&mut leg, &mut uac, "a=sendrecv")?;
+    let (before, _) = wait_idr(&s.video, Duration::from_millis(1500))?;
+    ensure!(
+        before.iter().all(|t| [6, 7, 8].contains(t)),
+        "after resume the first picture must be an IDR, saw {before:?}"
+    );
+    Ok(())
+}

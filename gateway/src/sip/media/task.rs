@@ -316,8 +316,14 @@ impl Task {
             .map_or(PacketizationMode::NonInterleaved, packetization);
         let video_codec_changed =
             self.video.neg.as_ref().map(|n| &n.codec) != video.as_ref().map(|n| &n.codec);
+        let was_sending = self.video.can_send();
         self.audio.configure(audio);
         self.video.configure(video);
+        if !was_sending && self.video.can_send() {
+            // Off hold (or video added): the caller's decoder needs an IDR to start again.
+            self.last_forward = None;
+            self.forward_keyframe_request();
+        }
         if codec != self.codec {
             self.codec = codec;
             self.silence = None;
