@@ -20,3 +20,4 @@
 pub mod dtmf;
 pub mod rtp;
 pub mod sdp;
+pub mod srtp;

@@ -128,7 +128,7 @@ mod tests {
             "packetization-mode=1",
             None,
         ))
-        .unwrap();
+        .expect("an H.264 stream has slate params");
         assert_eq!(
             (p.width, p.height, p.profile),
             (1280, 720, H264Profile::High)
@@ -141,13 +141,14 @@ mod tests {
             "packetization-mode=0",
             Some(128_000),
         ))
-        .unwrap();
+        .expect("an H.264 stream has slate params");
         assert_eq!((p.width, p.height), (352, 288));
         assert_eq!(p.bitrate_kbps, 102);
         assert_eq!(p.max_nal_bytes, Some(1100));
         assert_eq!(p.profile, H264Profile::ConstrainedBaseline);
         // Level 3 (1620 MBs): 960×540 (2040 MBs) is too large.
-        let p = slate_params(&video(SdpProfile::Main, H264Level::L3, "", None)).unwrap();
+        let p = slate_params(&video(SdpProfile::Main, H264Level::L3, "", None))
+            .expect("an H.264 stream has slate params");
         assert_eq!(
             (p.width, p.height, p.profile),
             (640, 360, H264Profile::Main)

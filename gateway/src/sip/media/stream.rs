@@ -7,28 +7,7 @@ use super::stats::StreamStats;
 use cvi_media::rtp::rtcp::{self, ReceiverStats, RtcpPacket};
 use cvi_media::rtp::{RtpHeader, RtpWriter};
 use cvi_media::sdp::{Direction, NegotiatedStream, SrtpParams};
-use tmp_srtp::SrtpContext;
-// TEMPORARY until cvi_media::srtp lands (not to be committed).
-mod tmp_srtp {
-    pub struct SrtpContext;
-    impl SrtpContext {
-        pub fn new(_: cvi_media::sdp::SrtpSuite, _: &cvi_media::sdp::SrtpKey) -> Self {
-            SrtpContext
-        }
-        pub fn protect_rtp(&mut self, _: &[u8], _: &mut Vec<u8>) -> Result<(), ()> {
-            Err(())
-        }
-        pub fn unprotect_rtp(&mut self, _: &[u8], _: &mut Vec<u8>) -> Result<(), ()> {
-            Err(())
-        }
-        pub fn protect_rtcp(&mut self, _: &[u8], _: &mut Vec<u8>) -> Result<(), ()> {
-            Err(())
-        }
-        pub fn unprotect_rtcp(&mut self, _: &[u8], _: &mut Vec<u8>) -> Result<(), ()> {
-            Err(())
-        }
-    }
-}
+use cvi_media::srtp::SrtpContext;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -161,7 +140,13 @@ impl StreamIo {
             };
         }
         let ok = match self.srtp_in.as_mut() {
-            Some(ctx) => ctx.unprotect_rtp(data, &mut self.plain).is_ok(),
+            Some(ctx) => match ctx.unprotect_rtp(data, &mut self.plain) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::debug!(error = %e, len = data.len(), "SRTP packet dropped");
+                    false
+                }
+            },
             None => {
                 self.plain.clear();
                 self.plain.extend_from_slice(data);
@@ -195,11 +180,21 @@ impl StreamIo {
         let plain = match self.srtp_in.as_mut() {
             Some(ctx) => {
                 let mut out = Vec::with_capacity(data.len());
-                ctx.unprotect_rtcp(data, &mut out).ok().map(|()| out)
+                match ctx.unprotect_rtcp(data, &mut out) {
+                    Ok(()) => Some(out),
+                    Err(e) => {
+                        tracing::debug!(error = %e, len = data.len(), "SRTCP packet dropped");
+                        None
+                    }
+                }
             }
             None => Some(data.to_vec()),
         };
-        let Some(packets) = plain.and_then(|p| rtcp::parse(&p).ok()) else {
+        let parsed = plain.map(|p| rtcp::parse(&p));
+        if let Some(Err(e)) = &parsed {
+            tracing::debug!(error = %e, "RTCP packet dropped");
+        }
+        let Some(Ok(packets)) = parsed else {
             self.stats.packets_dropped += 1;
             return None;
         };

@@ -445,11 +445,11 @@ impl Task {
             self.playing = None;
             return;
         };
-        if req.looped {
-            if let Some(p) = self.playing.as_mut() {
-                p.pos = 0;
-                return;
-            }
+        if req.looped
+            && let Some(p) = self.playing.as_mut()
+        {
+            p.pos = 0;
+            return;
         }
         self.playing = None;
         self.request = None;
