@@ -80,7 +80,9 @@ fn wait_idr(video: &UdpSocket, within: Duration) -> Result<(Vec<u8>, u32)> {
     let mut seen = Vec::new();
     let mut buf = [0u8; 2048];
     while Instant::now() < deadline {
-        let Ok(n) = video.recv(&mut buf) else { continue };
+        let Ok(n) = video.recv(&mut buf) else {
+            continue;
+        };
         let p = buf.get(..n).context("short read")?;
         ensure!(p.len() > 12 && p[0] >> 6 == 2, "not RTP: {p:02x?}");
         let cc = usize::from(p[0] & 0x0f);
@@ -157,7 +159,11 @@ fn connected_call(gw: &Gateway, uac: &mut Uac, s: &Sockets, fb: &str) -> Result<
         ensure!(Instant::now() < deadline, "not in the lobby");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let r = gw.http("POST", &format!("/api/v1/calls/{}/admit", leg.call_id), None)?;
+    let r = gw.http(
+        "POST",
+        &format!("/api/v1/calls/{}/admit", leg.call_id),
+        None,
+    )?;
     ensure!(r.status == 202, "{}", r.body);
     Ok(leg)
 }
@@ -188,8 +194,13 @@ fn a_caller_with_nack_pli_is_asked_by_rtcp_pli() -> Result<()> {
     let deadline = Instant::now() + WAIT;
     let mut buf = [0u8; 2048];
     loop {
-        ensure!(Instant::now() < deadline, "no PLI on the caller's RTCP port");
-        let Ok(n) = s.video_rtcp.recv(&mut buf) else { continue };
+        ensure!(
+            Instant::now() < deadline,
+            "no PLI on the caller's RTCP port"
+        );
+        let Ok(n) = s.video_rtcp.recv(&mut buf) else {
+            continue;
+        };
         // Walk the compound packet for PSFB (206) FMT 1.
         let mut i = 0;
         let mut found = false;
@@ -218,7 +229,9 @@ fn hold_stops_our_video_and_resume_starts_with_an_idr() -> Result<()> {
     let (mut leg, _) = call(&gw, &mut uac, &format!("sip:{KEY_LOCAL}@{}", gw.sip), &sdp)?;
     wait_idr(&s.video, Duration::from_secs(5))?;
     let reinvite = |leg: &mut Leg, uac: &mut Uac, dir: &str| -> Result<()> {
-        let body = sdp.replace("a=sendrecv", dir).replace("o=room 1 1", "o=room 1 2");
+        let body = sdp
+            .replace("a=sendrecv", dir)
+            .replace("o=room 1 1", "o=room 1 2");
         let req = leg.invite(&[], Some(&body));
         uac.send(&req)?;
         let r = uac.final_response(Method::Invite, leg.invite_seq, WAIT)?;
