@@ -71,10 +71,13 @@ use anyhow::{Context, Result, bail};
 use regex::Regex;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const MODULE_DIR: &str = "/usr/lib/baresip/modules";
+/// Distinct file prefixes for `/snapshot_recv`.
+static SNAPSHOTS: AtomicU64 = AtomicU64::new(0);
 
 /// Video source for the call.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -113,6 +116,10 @@ pub struct BaresipOpts {
     pub extra_account_params: String,
     /// Safety lifetime (`-t` and the process wrapper).
     pub lifetime: Duration,
+    /// Record what is received: `sndfile` dumps the decoded audio as WAV
+    /// ([`Baresip::received_audio`]) and `snapshot` saves decoded video frames as PNG
+    /// ([`Baresip::received_frame`]).
+    pub record: bool,
 }
 
 impl Default for BaresipOpts {
@@ -129,6 +136,7 @@ impl Default for BaresipOpts {
             extra_config: Vec::new(),
             extra_account_params: String::new(),
             lifetime: Duration::from_secs(120),
+            record: false,
         }
     }
 }
@@ -222,7 +230,7 @@ fn module_exists(name: &str) -> bool {
     Path::new(MODULE_DIR).join(name).is_file()
 }
 
-fn config_text(opts: &BaresipOpts, sip_port: u16) -> Result<String> {
+fn config_text(opts: &BaresipOpts, sip_port: u16, record_dir: Option<&Path>) -> Result<String> {
     let mut modules = vec!["stdio.so", "g711.so"];
     if module_exists("opus.so") {
         modules.push("opus.so");
@@ -236,6 +244,12 @@ fn config_text(opts: &BaresipOpts, sip_port: u16) -> Result<String> {
         Video::Fake => modules.extend(["fakevideo.so", "avcodec.so", "vp8.so"]),
         Video::File(_) => {
             modules.extend(["avformat.so", "avcodec.so", "vp8.so", "fakevideo.so"]);
+        }
+    }
+    if opts.record {
+        modules.push("sndfile.so");
+        if opts.video != Video::None {
+            modules.push("snapshot.so");
         }
     }
     for m in &modules {
@@ -287,6 +301,9 @@ fn config_text(opts: &BaresipOpts, sip_port: u16) -> Result<String> {
             line("video_display", "fakevideo,nil");
         }
     }
+    if let Some(dir) = record_dir {
+        line("snd_path", &dir.display().to_string());
+    }
     for l in &opts.extra_config {
         let _ = writeln!(c, "{l}");
     }
@@ -324,8 +341,14 @@ impl Baresip {
             .tempdir()
             .context("baresip temp dir")?;
         let sip_port = net::free_port_pair();
-        std::fs::write(dir.path().join("config"), config_text(&opts, sip_port)?)
-            .context("writing baresip config")?;
+        let record_dir = dir.path().join("rec");
+        std::fs::create_dir_all(&record_dir).context("baresip recording dir")?;
+        let rec = opts.record.then_some(record_dir.as_path());
+        std::fs::write(
+            dir.path().join("config"),
+            config_text(&opts, sip_port, rec)?,
+        )
+        .context("writing baresip config")?;
         std::fs::write(dir.path().join("accounts"), account_text(&opts))
             .context("writing baresip accounts")?;
         std::fs::write(dir.path().join("contacts"), "").context("writing baresip contacts")?;
@@ -387,6 +410,48 @@ impl Baresip {
             std::thread::sleep(Duration::from_millis(250));
         }
         Ok(())
+    }
+
+    /// The WAV file `sndfile` writes the decoded received audio to (`dump-*-dec.wav`; its
+    /// header is complete once the call has ended). Needs `record`.
+    pub fn received_audio(&self) -> Result<PathBuf> {
+        self.recording(|n| n.starts_with("dump-") && n.ends_with("-dec.wav"))
+            .context("no decoded-audio dump (is `record` on, and did a call run?)")
+    }
+
+    /// Saves the next decoded received video frame as PNG (`/snapshot_recv`) and returns
+    /// its path once written. Needs `record` and video.
+    pub fn received_frame(&self, timeout: Duration) -> Result<PathBuf> {
+        let rec = self.dir.path().join("rec");
+        let prefix = format!("snap{}", SNAPSHOTS.fetch_add(1, Ordering::Relaxed));
+        self.proc
+            .send_line(&format!("/snapshot_recv {}", rec.join(&prefix).display()))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(p) = self.recording(|n| n.starts_with(&prefix)) {
+                // Written by one fwrite sequence; wait until the size settles.
+                let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                std::thread::sleep(Duration::from_millis(100));
+                if size > 0 && std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) == size {
+                    return Ok(p);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "no received video frame saved within {timeout:?}; baresip said:\n{}",
+                    self.proc.log_tail(40)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn recording(&self, pick: impl Fn(&str) -> bool) -> Option<PathBuf> {
+        std::fs::read_dir(self.dir.path().join("rec"))
+            .ok()?
+            .filter_map(|e| e.ok())
+            .find(|e| pick(&e.file_name().to_string_lossy()))
+            .map(|e| e.path())
     }
 
     /// Sends any raw stdin input (e.g. `"/about\n"`).

@@ -14,6 +14,7 @@
 
 pub mod baresip;
 pub mod linphone;
+pub mod media_check;
 pub mod net;
 pub mod proc;
 pub mod sipp;

@@ -60,15 +60,41 @@ fn ivr_caller_gets_slate_video_and_prompt_audio() -> Result<()> {
     Ok(())
 }
 
+/// A 12 s 640×360 25 fps H.264 mp4 with motion, made by GStreamer, for baresip's avformat.
+fn camera_clip(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let path = dir.join("camera.mp4");
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc", "num-buffers=300", "pattern=ball", "!"])
+        .args([
+            "video/x-raw,format=I420,width=640,height=360,framerate=25/1",
+            "!",
+        ])
+        .args([
+            "x264enc",
+            "speed-preset=ultrafast",
+            "!",
+            "mp4mux",
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", path.display()))
+        .status()
+        .context("gst-launch-1.0")?;
+    ensure!(status.success(), "making the camera clip failed: {status}");
+    Ok(path)
+}
+
 /// A direct-dial guest waits in the lobby with its slate and music; once admitted, the
-/// gateway decodes the caller's H.264 (at the size baresip sends).
+/// gateway decodes the caller's H.264 — baresip playing an mp4 as its camera (avformat),
+/// audio from ausine at 48 kHz stereo — at the size baresip sends.
 #[test]
 fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
     let gw = Gateway::start(Opts::default())?;
     let vid = gw.provision()?;
+    let dir = tempfile::tempdir()?;
     let b = Baresip::start(BaresipOpts {
         audio_codecs: Some("PCMU".into()),
-        video: Video::Fake,
+        video: Video::File(camera_clip(dir.path())?),
         extra_config: vec!["video_size 640x360".into()],
         ..BaresipOpts::default()
     })?;
@@ -89,7 +115,8 @@ fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
     ensure!(r.status == 202, "{}", r.body);
     let call = wait_call(&gw, "decoded video", |c| {
         c["state"] == "connected" && n(&c["media"]["video"]["framesDecoded"]) > 5
-    })?;
+    })
+    .with_context(|| format!("baresip:\n{}", b.process().log_tail(30)))?;
     let v = &call["media"]["video"];
     ensure!((n(&v["width"]), n(&v["height"])) == (640, 360), "{call:#}");
     ensure!(
@@ -309,6 +336,7 @@ fn sdes_srtp_call_with_baresip() -> Result<()> {
         audio_codecs: Some("PCMU".into()),
         video: Video::Fake,
         srtp: true,
+        record: true,
         ..BaresipOpts::default()
     })?;
     b.dial(&format!("sip:{KEY_LOCAL}@{}", gw.sip), Transport::Udp)?;
@@ -346,5 +374,56 @@ fn sdes_srtp_call_with_baresip() -> Result<()> {
     })?;
     b.hangup()?;
     gw.wait_call_gone(&id, WAIT)?;
+    Ok(())
+}
+
+/// On the client side: baresip decodes the gateway's slate (a picture of the size the
+/// gateway chose for baresip's offered H.264 level, bright text on the dark background) and
+/// records the prompt as audible audio.
+#[test]
+fn baresip_decodes_the_slate_and_hears_the_prompt() -> Result<()> {
+    use cvi_e2e::media_check::{Gray, Wav, png_size};
+    let gw = Gateway::start(Opts::default())?;
+    gw.provision()?;
+    let b = Baresip::start(BaresipOpts {
+        audio_codecs: Some("PCMU".into()),
+        video: Video::Fake,
+        record: true,
+        ..BaresipOpts::default()
+    })?;
+    b.dial(&format!("sip:{KEY_LOCAL}@{}", gw.sip), Transport::Udp)?;
+    b.wait_for(&CallEvent::Established, WAIT)?;
+    std::thread::sleep(Duration::from_millis(1500));
+    let png = b.received_frame(Duration::from_secs(5))?;
+    let (w, h) = png_size(&png)?;
+    let gray = Gray::from_png(&png)?;
+    let (centre, corner) = (gray.max(0.2, 0.3, 0.8, 0.7), gray.mean(0.0, 0.0, 0.1, 0.1));
+    println!("frame {w}x{h}: centre max {centre}, corner mean {corner:.1}");
+    // baresip offers H.264 level 3.1 (3600 macroblocks): 1280×720 is the largest slate.
+    ensure!((w, h) == (1280, 720), "slate decoded at {w}x{h}");
+    // White text on the dark blue-grey background (luma ~50).
+    ensure!(
+        centre > 200 && corner < 80.0,
+        "centre max {centre}, corner {corner:.1}"
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    let call = gw.calls()?.into_iter().next().context("the call")?;
+    b.hangup()?;
+    b.wait_for(&CallEvent::local_hangup(), WAIT)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let wav = Wav::read(&b.received_audio()?)?;
+    println!(
+        "audio {} Hz × {}, {:.1} s, rms 0.5–4 s {:.0}",
+        wav.sample_rate,
+        wav.channels,
+        wav.duration_secs(),
+        wav.rms(0.5, 4.0)
+    );
+    let rms = wav.rms(0.5, 4.0);
+    ensure!(
+        rms > 500.0,
+        "the prompt is not audible at the client: rms {rms:.0}"
+    );
+    ensure!(call["media"]["playing"].is_string(), "{call:#}");
     Ok(())
 }
