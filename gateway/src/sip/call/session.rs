@@ -10,6 +10,9 @@ impl Call {
         let mut bye_sent = false;
         let mut audio_rx = self.audio_rx.take();
         let mut media_events = self.media_events.take();
+        // A direct-dial caller waits in the lobby as long as an IVR caller would.
+        let lobby_deadline = (self.in_lobby && self.ivr.is_none())
+            .then(|| tokio::time::Instant::now() + cvi_ivr::Config::default().lobby_timeout);
         let media_timeout = self.ctx.shared.media_timeout;
         // Check a few times per timeout period (at most every 5 s).
         let check_every = media_timeout
@@ -57,8 +60,24 @@ impl Call {
                     None => std::future::pending().await,
                 }
             };
+            let lobby_timer = async {
+                match lobby_deadline {
+                    Some(t) if self.in_lobby && self.ivr.is_none() && !bye_sent => {
+                        tokio::time::sleep_until(t).await
+                    }
+                    _ => std::future::pending::<()>().await,
+                }
+            };
             let input = tokio::select! {
                 i = rx.recv() => i,
+                () = lobby_timer => {
+                    tracing::info!("nobody admitted the caller: lobby timeout");
+                    self.in_lobby = false;
+                    self.send_bye("lobby timeout").await;
+                    bye_sent = true;
+                    refresh_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(32));
+                    continue;
+                }
                 e = media_event => {
                     match e {
                         Some(MediaEvent::PromptFinished(id)) => {
