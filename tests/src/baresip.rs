@@ -28,8 +28,41 @@
 //!   account". `;answermode=auto` answers incoming calls; `;mediaenc=srtp-mand` forces SRTP.
 //! * Video from a file: `video_source avformat,/path/file.mp4` with modules avformat +
 //!   avcodec; `fakevideo` provides a null display (`video_display fakevideo,nil`) and a
-//!   synthetic source. avcodec offers H.264 packetization-mode 0 first (known, not
-//!   re-tested here; the video options are not exercised by the self-test).
+//!   synthetic source. avcodec offers H.264 packetization-mode 0 first ("Set video encoder:
+//!   H264 packetization-mode=0 (500000 bit/s, 25.00 fps)", libx264 Constrained Baseline).
+//!   avformat sends the file's own size and **ignores `video_size`**; `fakevideo` sends
+//!   `video_size` (default 352x288). The file must be 8-bit 4:2:0: an x264enc mp4 made from
+//!   `videotestsrc` without `format=I420` comes out yuv444p10le, which avformat rejects
+//!   ("avformat: decode: bad pixel format (68) (yuv444p10le)", no video sent at all) —
+//!   [`crate::media_check::test_clip`] makes a good one.
+//! * Audio from a file ([`Audio::File`]): `audio_source aufile,/path/file.wav` (module
+//!   `aufile`). The WAV must be S16LE at `ausrc_srate`/`ausrc_channels` (48000 Hz, 2 ch),
+//!   else "aufile: input file (…) must have sample-rate 48000 Hz" and the call closes ("session
+//!   closed: No such device") right after it is answered. At the end of the file
+//!   baresip logs "aufile: end of file", "menu: audio error (0,end of file)" and **hangs up
+//!   the call** — make the file longer than the call. `ausine` has no silent setting
+//!   (frequency 10–20000 Hz), so silence is sent as a WAV of zeros.
+//!
+//! Recording ([`BaresipOpts::record`]; modules `sndfile` and, with video, `snapshot`):
+//! * `snd_path DIR` ("sndfile: saving files in DIR"). Per call, when the audio starts,
+//!   "sndfile: dumping encode audio to DIR/dump-2026-12-02-13-29-00-enc.wav" and "… decode
+//!   audio to …-dec.wav": the name has a one-second timestamp, so two calls starting in the
+//!   same second write the same files. `-dec` is the decoded received audio, `-enc` what is
+//!   sent; mono 16-bit at the decoder's rate (8000 Hz for PCMU). The WAV header's sizes stay
+//!   0 until the call ends (libsndfile fixes them at close): [`crate::media_check::Wav`]
+//!   reads such a file to its end. A decoded PCMU stream of zeros has samples of ±2.
+//! * `/snapshot_recv PATH` saves the next decoded received frame to exactly PATH (no suffix
+//!   added) as 8-bit RGB PNG and logs "png: wrote PATH" — just *before* `fclose`. The path
+//!   is kept in a 100-byte buffer (longer ones are cut). Without the module: "command not
+//!   found (snapshot_recv)". Plain `/snapshot` (meant for both directions) wrote only
+//!   `snapshot-send-<timestamp>.png`, into the working directory. Pipelines then read
+//!   "video rx pipeline:  fakevideo <--- snapshot <--- H264". The first decoded frame is
+//!   announced by "video: receiving with resolution 640 x 360 and format 'yuv420p'".
+//! * SRTP (`mediaenc=srtp-mand`): "srtp: audio: SRTP is Enabled
+//!   (cryptosuite=AES_CM_128_HMAC_SHA1_80)" per stream; a plain RTP/AVP offer to such an
+//!   account is refused with 488 Not Acceptable Here. Between two baresips the callee logged
+//!   "srtp: failed to decrypt RTCP packet with 16 bytes (Bad message)" once per stream (the
+//!   plaintext RTCP APP "PING" sent at the start) — harmless.
 //!
 //! stdin (the `stdio` module):
 //! * With stdin = /dev/null stdio fails ("main: epoll_ctl: EPOLL_CTL_ADD: fd=0 (Operation not
@@ -67,7 +100,7 @@ use crate::{
     CallEvent, EventParser, EventStream, REASON_LOCAL_HANGUP, REASON_REMOTE_BYE, Transport, net,
     tls::TestPki, with_transport,
 };
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use regex::Regex;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -76,7 +109,7 @@ use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 const MODULE_DIR: &str = "/usr/lib/baresip/modules";
-/// Distinct file prefixes for `/snapshot_recv`.
+/// Distinct file names for `/snapshot_recv` (`frame-N.png`).
 static SNAPSHOTS: AtomicU64 = AtomicU64::new(0);
 
 /// Video source for the call.
@@ -88,6 +121,17 @@ pub enum Video {
     /// Synthetic video from the `fakevideo` module.
     Fake,
     /// Play this media file (e.g. an mp4) as the camera via `avformat`.
+    File(PathBuf),
+}
+
+/// Audio source for the call (at 48000 Hz, 2 channels: `ausrc_srate`/`ausrc_channels`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Audio {
+    /// A 440 Hz sine from `ausine`.
+    #[default]
+    Sine,
+    /// Play this 48000 Hz stereo S16LE WAV via `aufile` (e.g. silence, see
+    /// [`crate::media_check::Wav::write`]). When it ends, baresip hangs up the call.
     File(PathBuf),
 }
 
@@ -104,6 +148,8 @@ pub struct BaresipOpts {
     pub certificate: Option<PathBuf>,
     /// `;mediaenc=srtp-mand` and load `srtp`.
     pub srtp: bool,
+    /// Audio source.
+    pub audio: Audio,
     /// Video source.
     pub video: Video,
     /// `;answermode=auto` (answer incoming calls).
@@ -117,8 +163,8 @@ pub struct BaresipOpts {
     /// Safety lifetime (`-t` and the process wrapper).
     pub lifetime: Duration,
     /// Record what is received: `sndfile` dumps the decoded audio as WAV
-    /// ([`Baresip::received_audio`]) and `snapshot` saves decoded video frames as PNG
-    /// ([`Baresip::received_frame`]).
+    /// ([`Baresip::received_audio`], and the sent audio: [`Baresip::sent_audio`]) and, with
+    /// video, `snapshot` saves decoded video frames as PNG ([`Baresip::received_frame`]).
     pub record: bool,
 }
 
@@ -130,6 +176,7 @@ impl Default for BaresipOpts {
             ca: None,
             certificate: None,
             srtp: false,
+            audio: Audio::Sine,
             video: Video::None,
             auto_answer: false,
             audio_codecs: None,
@@ -235,7 +282,10 @@ fn config_text(opts: &BaresipOpts, sip_port: u16, record_dir: Option<&Path>) -> 
     if module_exists("opus.so") {
         modules.push("opus.so");
     }
-    modules.push("ausine.so");
+    modules.push(match opts.audio {
+        Audio::Sine => "ausine.so",
+        Audio::File(_) => "aufile.so",
+    });
     if opts.srtp {
         modules.push("srtp.so");
     }
@@ -277,7 +327,10 @@ fn config_text(opts: &BaresipOpts, sip_port: u16, record_dir: Option<&Path>) -> 
     line("net_interface", "127.0.0.1");
     line("call_local_timeout", "120");
     line("call_max_calls", "4");
-    line("audio_source", "ausine,440");
+    match &opts.audio {
+        Audio::Sine => line("audio_source", "ausine,440"),
+        Audio::File(p) => line("audio_source", &format!("aufile,{}", p.display())),
+    }
     line("audio_player", "none,nil");
     line("audio_alert", "none,nil");
     line("ausrc_srate", "48000");
@@ -412,46 +465,85 @@ impl Baresip {
         Ok(())
     }
 
-    /// The WAV file `sndfile` writes the decoded received audio to (`dump-*-dec.wav`; its
-    /// header is complete once the call has ended). Needs `record`.
+    /// The WAV file `sndfile` wrote the decoded received audio of the latest call to
+    /// (`rec/dump-<time>-dec.wav`). Its header sizes are filled in when the call ends;
+    /// [`crate::media_check::Wav::read`] also reads it during the call. Needs `record`.
     pub fn received_audio(&self) -> Result<PathBuf> {
-        self.recording(|n| n.starts_with("dump-") && n.ends_with("-dec.wav"))
-            .context("no decoded-audio dump (is `record` on, and did a call run?)")
+        self.latest_dump("-dec.wav")
     }
 
-    /// Saves the next decoded received video frame as PNG (`/snapshot_recv`) and returns
-    /// its path once written. Needs `record` and video.
-    pub fn received_frame(&self, timeout: Duration) -> Result<PathBuf> {
-        let rec = self.dir.path().join("rec");
-        let prefix = format!("snap{}", SNAPSHOTS.fetch_add(1, Ordering::Relaxed));
-        self.proc
-            .send_line(&format!("/snapshot_recv {}", rec.join(&prefix).display()))?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(p) = self.recording(|n| n.starts_with(&prefix)) {
-                // Written by one fwrite sequence; wait until the size settles.
-                let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-                std::thread::sleep(Duration::from_millis(100));
-                if size > 0 && std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) == size {
-                    return Ok(p);
-                }
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "no received video frame saved within {timeout:?}; baresip said:\n{}",
-                    self.proc.log_tail(40)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    /// Like [`Baresip::received_audio`], for the audio this baresip sent (`-enc.wav`).
+    pub fn sent_audio(&self) -> Result<PathBuf> {
+        self.latest_dump("-enc.wav")
     }
 
-    fn recording(&self, pick: impl Fn(&str) -> bool) -> Option<PathBuf> {
-        std::fs::read_dir(self.dir.path().join("rec"))
-            .ok()?
+    fn latest_dump(&self, suffix: &str) -> Result<PathBuf> {
+        let dir = self.dir.path().join("rec");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .with_context(|| format!("reading {}", dir.display()))?
             .filter_map(|e| e.ok())
-            .find(|e| pick(&e.file_name().to_string_lossy()))
-            .map(|e| e.path())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("dump-") && n.ends_with(suffix))
+            .collect();
+        // The timestamp in the name sorts chronologically.
+        names.sort();
+        let name = names.pop().with_context(|| {
+            format!(
+                "no {}/dump-*{suffix} (is `record` on, and has a call's audio started?); \
+                 baresip said:\n{}",
+                dir.display(),
+                self.proc.log_tail(30)
+            )
+        })?;
+        Ok(dir.join(name))
+    }
+
+    /// Saves the next decoded received video frame as PNG (`/snapshot_recv PATH`), waits
+    /// for "png: wrote PATH" and a complete file, and returns PATH (`rec/frame-N.png`).
+    /// Fails at once if the `snapshot` module is not loaded (needs `record` and video), and
+    /// after `timeout` if no frame is decoded.
+    pub fn received_frame(&self, timeout: Duration) -> Result<PathBuf> {
+        let n = SNAPSHOTS.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.path().join("rec").join(format!("frame-{n}.png"));
+        let shown = path.display().to_string();
+        // snapshot keeps the path in a char[100].
+        ensure!(
+            shown.len() < 100,
+            "snapshot path too long for baresip ({} bytes, max 99): {shown}; use a shorter TMPDIR",
+            shown.len()
+        );
+        let re = Regex::new(&format!(
+            r"png: wrote {}$|command not found \(snapshot_recv\)",
+            regex::escape(&shown)
+        ))
+        .context("snapshot regex")?;
+        let from = self.proc.line_count();
+        self.proc.send_line(&format!("/snapshot_recv {shown}"))?;
+        let deadline = Instant::now() + timeout;
+        let Some((_, line)) = self.proc.wait_for_line_from(from, &re, timeout) else {
+            bail!(
+                "no received video frame saved within {timeout:?}; baresip said:\n{}",
+                self.proc.log_tail(40)
+            );
+        };
+        ensure!(
+            !line.contains("command not found"),
+            "baresip has no snapshot module: `record` needs a video source too ({line})"
+        );
+        // The line comes just before fclose: wait for the PNG's IEND chunk.
+        let until = deadline.max(Instant::now() + Duration::from_secs(2));
+        loop {
+            let b = std::fs::read(&path).unwrap_or_default();
+            if b.ends_with(b"IEND\xaeB`\x82") {
+                return Ok(path);
+            }
+            ensure!(
+                Instant::now() < until,
+                "{shown} incomplete ({} bytes) after baresip wrote it",
+                b.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Sends any raw stdin input (e.g. `"/about\n"`).

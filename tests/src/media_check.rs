@@ -1,16 +1,54 @@
 //! Reading what a client recorded: WAV levels and PNG frames (sizes and brightness), for
-//! tests that prove on the client side what media the gateway sent.
+//! tests that prove on the client side what media the gateway sent; and making media for a
+//! client to send (a WAV, an mp4 clip).
+//!
+//! With baresip ([`crate::baresip::BaresipOpts::record`]):
+//!
+//! ```no_run
+//! # use cvi_e2e::{baresip::Baresip, media_check::{Gray, png_size, wav_stats}};
+//! # fn f(b: &Baresip) -> anyhow::Result<()> {
+//! let frame = b.received_frame(std::time::Duration::from_secs(5))?;
+//! assert_eq!(png_size(&frame)?, (640, 360));
+//! assert!(Gray::from_png(&frame)?.mean(0.0, 0.0, 0.1, 0.5) > 150.0);
+//! let audio = wav_stats(&b.received_audio()?)?;
+//! assert!(audio.rms > 1000.0, "{audio:?}");
+//! # Ok(()) }
+//! ```
 
 use anyhow::{Context, Result, bail, ensure};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A 16-bit PCM WAV file's samples (interleaved) and format.
 #[derive(Debug, Clone)]
 pub struct Wav {
+    /// Frames per second.
     pub sample_rate: u32,
+    /// Channels per frame.
     pub channels: u16,
+    /// Interleaved samples.
     pub samples: Vec<i16>,
+}
+
+/// Summary of a WAV file, from [`wav_stats`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WavStats {
+    /// Frames per second.
+    pub sample_rate: u32,
+    /// Channels per frame.
+    pub channels: u16,
+    /// Length in seconds.
+    pub duration_secs: f64,
+    /// RMS of all samples (0..32768; a 440 Hz sine from baresip's `ausine` through PCMU is
+    /// ~10000, decoded PCMU silence ~2).
+    pub rms: f64,
+    /// Largest absolute sample value.
+    pub peak: u16,
+}
+
+/// Reads a 16-bit PCM WAV (see [`Wav::read`]) and summarises it.
+pub fn wav_stats(path: &Path) -> Result<WavStats> {
+    Ok(Wav::read(path)?.stats())
 }
 
 impl Wav {
@@ -67,18 +105,79 @@ impl Wav {
         bail!("{}: no data chunk", path.display())
     }
 
+    /// Writes the samples as a 16-bit PCM WAV file (e.g. a silent source for baresip's
+    /// `aufile`: 48000 Hz, 2 channels).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let data = u32::try_from(self.samples.len() * 2).context("WAV too long")?;
+        let block = self.channels * 2;
+        let mut b = Vec::with_capacity(44 + self.samples.len() * 2);
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16u32.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        b.extend_from_slice(&self.channels.to_le_bytes());
+        b.extend_from_slice(&self.sample_rate.to_le_bytes());
+        b.extend_from_slice(&(self.sample_rate * u32::from(block)).to_le_bytes());
+        b.extend_from_slice(&block.to_le_bytes());
+        b.extend_from_slice(&16u16.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&data.to_le_bytes());
+        for s in &self.samples {
+            b.extend_from_slice(&s.to_le_bytes());
+        }
+        std::fs::write(path, b).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// `secs` seconds of zeros.
+    pub fn silence(sample_rate: u32, channels: u16, secs: f64) -> Wav {
+        let n = (f64::from(sample_rate) * secs) as usize * usize::from(channels);
+        Wav {
+            sample_rate,
+            channels,
+            samples: vec![0; n],
+        }
+    }
+
+    /// Format, length, RMS and peak of the whole file.
+    pub fn stats(&self) -> WavStats {
+        let d = self.duration_secs();
+        WavStats {
+            sample_rate: self.sample_rate,
+            channels: self.channels,
+            duration_secs: d,
+            rms: self.rms(0.0, d),
+            peak: self.peak(0.0, d),
+        }
+    }
+
+    /// Length in seconds.
     pub fn duration_secs(&self) -> f64 {
         self.samples.len() as f64
             / f64::from(self.sample_rate.max(1))
             / f64::from(self.channels.max(1))
     }
 
-    /// RMS (0..32768) of the samples between `from` and `to` seconds.
-    pub fn rms(&self, from: f64, to: f64) -> f64 {
+    /// The samples between `from` and `to` seconds (clamped to the file).
+    fn window(&self, from: f64, to: f64) -> &[i16] {
         let per_sec = f64::from(self.sample_rate) * f64::from(self.channels);
-        let a = ((from * per_sec) as usize).min(self.samples.len());
-        let b = ((to * per_sec) as usize).clamp(a, self.samples.len());
-        let part = self.samples.get(a..b).unwrap_or_default();
+        let a = ((from.max(0.0) * per_sec) as usize).min(self.samples.len());
+        let b = ((to.max(0.0) * per_sec) as usize).clamp(a, self.samples.len());
+        self.samples.get(a..b).unwrap_or_default()
+    }
+
+    /// Largest absolute sample value between `from` and `to` seconds.
+    pub fn peak(&self, from: f64, to: f64) -> u16 {
+        self.window(from, to)
+            .iter()
+            .map(|s| s.unsigned_abs())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// RMS (0..32768) of the samples between `from` and `to` seconds; 0 for an empty window.
+    pub fn rms(&self, from: f64, to: f64) -> f64 {
+        let part = self.window(from, to);
         if part.is_empty() {
             return 0.0;
         }
@@ -152,6 +251,16 @@ impl Gray {
         })
     }
 
+    /// Luma at pixel (`x`, `y`); `None` outside the picture.
+    pub fn at(&self, x: u32, y: u32) -> Option<u8> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        self.pixels
+            .get(y as usize * self.width as usize + x as usize)
+            .copied()
+    }
+
     /// Mean luma of the rectangle (fractions of width and height, 0..1).
     pub fn mean(&self, x0: f64, y0: f64, x1: f64, y1: f64) -> f64 {
         let (w, h) = (f64::from(self.width), f64::from(self.height));
@@ -184,5 +293,63 @@ impl Gray {
             }
         }
         m
+    }
+}
+
+/// Makes `dir/clip-WxH.mp4`: `secs` seconds of 25 fps H.264 (8-bit 4:2:0, as baresip's
+/// `avformat` needs) of GStreamer's SMPTE colour bars (`videotestsrc`, static): on the top
+/// two thirds the left bar is white (luma 235, as decoded by [`Gray::from_png`]), the right
+/// one blue (luma 41).
+pub fn test_clip(dir: &Path, width: u32, height: u32, secs: u32) -> Result<PathBuf> {
+    let path = dir.join(format!("clip-{width}x{height}.mp4"));
+    let status = Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc"])
+        .arg(format!("num-buffers={}", secs * 25))
+        .arg("!")
+        .arg(format!(
+            "video/x-raw,format=I420,width={width},height={height},framerate=25/1"
+        ))
+        .args(["!", "x264enc", "speed-preset=ultrafast", "key-int-max=25"])
+        .args(["!", "mp4mux", "!", "filesink"])
+        .arg(format!("location={}", path.display()))
+        .status()
+        .context("gst-launch-1.0 (install gstreamer1.0-tools)")?;
+    ensure!(
+        status.success(),
+        "making {} failed: {status}",
+        path.display()
+    );
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wav_round_trip_and_levels() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.wav");
+        // 1 s of silence then 1 s of a full-scale square wave, 8 kHz mono.
+        let mut w = Wav::silence(8000, 1, 1.0);
+        w.samples
+            .extend((0..8000).map(|i| if i % 20 < 10 { 16000 } else { -16000 }));
+        w.write(&path)?;
+        let r = Wav::read(&path)?;
+        assert_eq!(
+            (r.sample_rate, r.channels, r.samples.len()),
+            (8000, 1, 16000)
+        );
+        assert!(r.rms(0.0, 1.0) < 1.0);
+        assert!((r.rms(1.0, 2.0) - 16000.0).abs() < 1.0);
+        let st = wav_stats(&path)?;
+        assert_eq!(st.peak, 16000);
+        assert!((st.duration_secs - 2.0).abs() < 1e-9);
+        // An unfinished writer's header (data size 0) is read to the end of the file.
+        let mut b = std::fs::read(&path)?;
+        b[40..44].copy_from_slice(&0u32.to_le_bytes());
+        std::fs::write(&path, b)?;
+        assert_eq!(Wav::read(&path)?.samples.len(), 16000);
+        Ok(())
     }
 }
