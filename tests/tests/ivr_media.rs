@@ -96,10 +96,12 @@ fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
         audio_codecs: Some("PCMU".into()),
         video: Video::File(camera_clip(dir.path())?),
         extra_config: vec!["video_size 640x360".into()],
+        record: true,
         ..BaresipOpts::default()
     })?;
     b.dial(&format!("sip:{KEY_LOCAL}.{vid}@{}", gw.sip), Transport::Udp)?;
     b.wait_for(&CallEvent::Established, WAIT)?;
+    let established = Instant::now();
     let call = wait_call(&gw, "the lobby slate and music", |c| {
         c["state"] == "lobby"
             && c["media"]["playing"] == "lobby"
@@ -111,6 +113,9 @@ fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
         "{lines}"
     );
     let id = call["callId"].as_str().context("callId")?.to_string();
+    // Two seconds of lobby music, then admission.
+    std::thread::sleep(Duration::from_secs(2).saturating_sub(established.elapsed()));
+    let admitted_at = established.elapsed().as_secs_f64();
     let r = gw.http("POST", &format!("/api/v1/calls/{id}/admit"), None)?;
     ensure!(r.status == 202, "{}", r.body);
     let call = wait_call(&gw, "decoded video", |c| {
@@ -123,8 +128,21 @@ fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
         call["media"]["playing"].is_null(),
         "music must stop: {call:#}"
     );
+    std::thread::sleep(Duration::from_millis(1500));
     b.hangup()?;
     gw.wait_call_gone(&id, WAIT)?;
+    // At the client: music while waiting, silence once in the meeting.
+    let wav = cvi_e2e::media_check::Wav::read(&b.received_audio()?)?;
+    let (lobby, after) = (
+        wav.rms(0.3, admitted_at - 0.2),
+        wav.rms(admitted_at + 0.5, wav.duration_secs()),
+    );
+    println!("lobby music rms {lobby:.0}, after admission {after:.0}");
+    ensure!(lobby > 300.0, "lobby music not audible: rms {lobby:.0}");
+    ensure!(
+        after < 50.0,
+        "audio after admission must be silence: rms {after:.0}"
+    );
     Ok(())
 }
 
