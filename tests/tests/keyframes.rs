@@ -260,3 +260,61 @@ fn hold_stops_our_video_and_resume_starts_with_an_idr() -> Result<()> {
     );
     Ok(())
 }
+
+/// Symmetric RTP: a caller behind NAT signals an address that does not reach it (here
+/// port 9 on loopback, where nothing listens); once its packets arrive from its real
+/// address, our audio and video go there.
+#[test]
+fn media_latches_to_where_the_callers_packets_come_from() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    gw.provision()?;
+    let s = bind()?;
+    let mut uac = Uac::new(Tp::Udp, gw.sip)?;
+    let sdp = "v=0\r\no=room 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+               m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n\
+               m=video 9 RTP/AVP 97\r\na=rtpmap:97 H264/90000\r\n\
+               a=fmtp:97 profile-level-id=42e01e;packetization-mode=1\r\na=sendrecv\r\n";
+    let (leg, r) = call(&gw, &mut uac, &format!("sip:{KEY_LOCAL}@{}", gw.sip), sdp)?;
+    let audio_port = sip_support::media_of(&r, "audio")?.port;
+    let video_port = sip_support::media_of(&r, "video")?.port;
+    let mut buf = [0u8; 2048];
+    std::thread::sleep(Duration::from_millis(500));
+    ensure!(
+        s.video.recv(&mut buf).is_err(),
+        "nothing may reach us before we send"
+    );
+    // One RTP packet on each stream from the real sockets (PCMU silence; an H.264 filler).
+    let rtp = |pt: u8, payload: &[u8]| {
+        let mut p = vec![0x80, pt, 0, 1, 0, 0, 0, 160, 0xde, 0xad, 0xbe, 0xef];
+        p.extend_from_slice(payload);
+        p
+    };
+    s.audio
+        .send_to(&rtp(0, &[0xff; 160]), ("127.0.0.1", audio_port))?;
+    s.video
+        .send_to(&rtp(97, &[0x0c, 0xff]), ("127.0.0.1", video_port))?;
+    wait_idr(&s.video, Duration::from_secs(3)).context("video after latching")?;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        ensure!(Instant::now() < deadline, "no audio after latching");
+        if let Ok(n) = s.audio.recv(&mut buf)
+            && n == 172
+        {
+            break;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let c = gw.call(&leg.call_id)?.context("call")?;
+        let want = |k: &str, sock: &UdpSocket| -> Result<bool> {
+            Ok(c["media"][k]["latched"] == true
+                && c["media"][k]["remoteRtp"] == sock.local_addr()?.to_string())
+        };
+        if want("audio", &s.audio)? && want("video", &s.video)? {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "not latched: {c:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}

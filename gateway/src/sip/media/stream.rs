@@ -41,6 +41,8 @@ pub(super) struct StreamIo {
     srtp_out: Option<SrtpContext>,
     srtp_in: Option<SrtpContext>,
     srtp_params: Option<SrtpParams>,
+    /// Set when latching moved the RTP destination (the caller's decoder starts afresh).
+    pub moved: bool,
     /// The last packet received, decrypted.
     pub plain: Vec<u8>,
     out: Vec<u8>,
@@ -64,6 +66,7 @@ impl StreamIo {
             srtp_out: None,
             srtp_in: None,
             srtp_params: None,
+            moved: false,
             plain: Vec::with_capacity(1500),
             out: Vec::with_capacity(1500),
             protected: Vec::with_capacity(1600),
@@ -223,6 +226,7 @@ impl StreamIo {
             .is_none_or(|t| now.duration_since(t) > RELATCH_AFTER);
         if fresh {
             tracing::debug!(to = %from, "RTP latched");
+            self.moved = true;
             self.dest_rtp = Some(from);
             self.last_rtp_from_dest = Some(now);
             self.stats.latched = true;

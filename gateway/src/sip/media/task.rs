@@ -534,6 +534,11 @@ impl Task {
                 if let Some(d) = &self.decoder {
                     d.push_rtp(&self.video.plain);
                 }
+                if std::mem::take(&mut self.video.moved) {
+                    // What we sent before went elsewhere: start the caller's picture afresh.
+                    self.last_forward = None;
+                    self.forward_keyframe_request();
+                }
             }
         }
     }
