@@ -280,18 +280,20 @@ fn dtmf_wav(digits: &str) -> Vec<u8> {
 }
 
 /// In-band DTMF: a caller without telephone-event sends the conference ID as tones in its
-/// G.711 audio (encoded, packetized and paced by GStreamer's mulawenc/rtppcmupay/udpsink,
-/// an encoder independent of ours); the IVR hears them and the caller reaches the lobby.
-#[test]
-fn in_band_g711_tones_reach_the_ivr() -> Result<()> {
+/// audio (encoded, packetized and paced by GStreamer — mulawenc/avenc_g722, rtppcmupay/
+/// rtpg722pay, udpsink — encoders independent of ours); the IVR hears them and the caller
+/// reaches the lobby.
+fn in_band_tones_reach_the_ivr(rtpmap: &str, pt: u8, encode: &[&str]) -> Result<()> {
     use cvi_sip::Method;
     let gw = Gateway::start(Opts::default())?;
     let vid = gw.provision()?;
     let mut uac = sip_support::Uac::new(sip_support::Tp::Udp, gw.sip)?;
     let mut leg = sip_support::Leg::new(&uac, &format!("sip:{KEY_LOCAL}@{}", gw.sip));
-    let offer = "v=0\r\no=room 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-                 m=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
-    uac.send(&leg.invite(&[], Some(offer)))?;
+    let offer = format!(
+        "v=0\r\no=room 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio 49170 RTP/AVP {pt}\r\na=rtpmap:{pt} {rtpmap}\r\na=sendrecv\r\n"
+    );
+    uac.send(&leg.invite(&[], Some(&offer)))?;
     let r = uac.final_response(Method::Invite, leg.invite_seq, WAIT)?;
     ensure!(r.status == 200, "INVITE answered {r:?}");
     leg.established(&r)?;
@@ -308,20 +310,19 @@ fn in_band_g711_tones_reach_the_ivr() -> Result<()> {
         .arg("-q")
         .arg("filesrc")
         .arg(format!("location={}", wav.display()))
-        .args(["!", "wavparse", "!", "audioconvert", "!", "mulawenc", "!"])
         .args([
-            "rtppcmupay",
-            "pt=0",
-            "min-ptime=20000000",
-            "max-ptime=20000000",
+            "!",
+            "wavparse",
+            "!",
+            "audioconvert",
+            "!",
+            "audioresample",
             "!",
         ])
-        .args([
-            "udpsink",
-            "host=127.0.0.1",
-            &format!("port={}", audio.port),
-            "sync=true",
-        ])
+        .args(encode)
+        .args(["!", "udpsink", "host=127.0.0.1"])
+        .arg(format!("port={}", audio.port))
+        .arg("sync=true")
         .status()
         .context("gst-launch-1.0")?;
     ensure!(status.success(), "gst-launch-1.0 failed: {status}");
@@ -341,6 +342,38 @@ fn in_band_g711_tones_reach_the_ivr() -> Result<()> {
     uac.send(&bye)?;
     uac.final_response(Method::Bye, leg.cseq, WAIT)?;
     Ok(())
+}
+
+#[test]
+fn in_band_g711_tones_reach_the_ivr() -> Result<()> {
+    in_band_tones_reach_the_ivr(
+        "PCMU/8000",
+        0,
+        &[
+            "mulawenc",
+            "!",
+            "rtppcmupay",
+            "pt=0",
+            "min-ptime=20000000",
+            "max-ptime=20000000",
+        ],
+    )
+}
+
+#[test]
+fn in_band_g722_tones_reach_the_ivr() -> Result<()> {
+    in_band_tones_reach_the_ivr(
+        "G722/8000",
+        9,
+        &[
+            "audio/x-raw,rate=16000",
+            "!",
+            "avenc_g722",
+            "!",
+            "rtpg722pay",
+            "pt=9",
+        ],
+    )
 }
 
 /// SDES-SRTP with baresip's srtp module (`mediaenc=srtp-mand`): the caller's packets

@@ -1,8 +1,9 @@
 //! Drives the sans-IO IVR of one call: digits from RFC 4733 packets, in-band tones in G.711
-//! audio and SIP INFO go in; the IVR's actions come out for the call task to carry out.
+//! or G.722 audio and SIP INFO go in; the IVR's actions come out for the call task to carry out.
 
 use cvi_ivr::{Config, Digit, DigitSource, Ivr, Language};
 use cvi_media::dtmf::g711::Law;
+use cvi_media::dtmf::g722::G722Decoder;
 use cvi_media::dtmf::{Rfc4733Receiver, ToneDetector};
 use cvi_media::rtp::RtpHeader;
 use cvi_media::sdp::NegotiatedStream;
@@ -11,11 +12,17 @@ use std::time::Instant;
 /// The languages `assets/prompts` has recordings in.
 const PROMPT_LANGUAGES: &[&str] = &["en", "de", "fr"];
 
+/// The audio codec in-band tones are decoded from.
+enum Inband {
+    G711(Law),
+    G722(Box<G722Decoder>),
+}
+
 pub(crate) struct IvrDriver {
     pub ivr: Ivr,
     te_pt: Option<u8>,
     rfc4733: Rfc4733Receiver,
-    law: Option<(u8, Law)>,
+    inband: Option<(u8, Inband)>,
     tones: Option<ToneDetector>,
     pcm: Vec<i16>,
 }
@@ -39,17 +46,26 @@ impl IvrDriver {
         } else {
             Ivr::new(config, now)
         };
-        let law = audio.and_then(|a| match a.codec.name.to_ascii_uppercase().as_str() {
-            "PCMU" => Some((a.codec.payload_type, Law::Ulaw)),
-            "PCMA" => Some((a.codec.payload_type, Law::Alaw)),
-            _ => None,
+        let inband = audio.and_then(|a| {
+            let codec = match a.codec.name.to_ascii_uppercase().as_str() {
+                "PCMU" => Inband::G711(Law::Ulaw),
+                "PCMA" => Inband::G711(Law::Alaw),
+                "G722" => Inband::G722(Box::default()),
+                _ => return None,
+            };
+            Some((a.codec.payload_type, codec))
         });
+        // G.722 decodes to 16 kHz (its RTP clock says 8000, RFC 3551 §4.5.2).
+        let rate = match &inband {
+            Some((_, Inband::G722(_))) => 16_000,
+            _ => 8000,
+        };
         Self {
             ivr,
             te_pt: audio.and_then(|a| a.telephone_event),
             rfc4733: Rfc4733Receiver::new(audio.map(|a| a.codec.clock_rate).unwrap_or(8000)),
-            tones: law.and_then(|_| ToneDetector::new(8000).ok()),
-            law,
+            tones: inband.as_ref().and_then(|_| ToneDetector::new(rate).ok()),
+            inband,
             pcm: Vec::with_capacity(320),
         }
     }
@@ -70,11 +86,14 @@ impl IvrDriver {
             }
             return;
         }
-        if let (Some((pt, law)), Some(tones)) = (self.law, self.tones.as_mut())
-            && h.payload_type == pt
+        if let (Some((pt, codec)), Some(tones)) = (self.inband.as_mut(), self.tones.as_mut())
+            && h.payload_type == *pt
         {
             self.pcm.clear();
-            law.decode_into(payload, &mut self.pcm);
+            match codec {
+                Inband::G711(law) => law.decode_into(payload, &mut self.pcm),
+                Inband::G722(d) => d.decode_into(payload, &mut self.pcm),
+            }
             tones.push_samples(&self.pcm);
             while let Some(d) = tones.poll_digit() {
                 if let Some(d) = Digit::from_char(d.digit) {

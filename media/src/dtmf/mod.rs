@@ -7,7 +7,7 @@
 //! | source | where | output |
 //! |---|---|---|
 //! | RFC 4733 `telephone-event` RTP packets | [`rfc4733::Rfc4733Receiver`] | [`DtmfEvent`] |
-//! | in-band tones in the audio | [`goertzel::ToneDetector`] (+ [`g711`] to decode) | [`InbandDigit`] |
+//! | in-band tones in the audio | [`goertzel::ToneDetector`] (+ [`g711`] or [`g722`] to decode) | [`InbandDigit`] |
 //! | SIP INFO `application/dtmf-relay`, `application/dtmf` | [`info::parse`] | `char` |
 //!
 //! Each receiver reports every key press exactly once *for its source*;
@@ -20,6 +20,7 @@
 //! tested on simulated streams.
 
 pub mod g711;
+pub mod g722;
 pub mod goertzel;
 pub mod info;
 pub mod rfc4733;
