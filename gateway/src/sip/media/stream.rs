@@ -180,20 +180,18 @@ impl StreamIo {
         now: Instant,
         on_rtp_port: bool,
     ) -> Option<Vec<RtcpPacket>> {
-        let plain = match self.srtp_in.as_mut() {
-            Some(ctx) => {
-                let mut out = Vec::with_capacity(data.len());
-                match ctx.unprotect_rtcp(data, &mut out) {
-                    Ok(()) => Some(out),
-                    Err(e) => {
-                        tracing::debug!(error = %e, len = data.len(), "SRTCP packet dropped");
-                        None
-                    }
+        let mut decrypted = Vec::new();
+        let plain: Option<&[u8]> = match self.srtp_in.as_mut() {
+            Some(ctx) => match ctx.unprotect_rtcp(data, &mut decrypted) {
+                Ok(()) => Some(&decrypted),
+                Err(e) => {
+                    tracing::debug!(error = %e, len = data.len(), "SRTCP packet dropped");
+                    None
                 }
-            }
-            None => Some(data.to_vec()),
+            },
+            None => Some(data),
         };
-        let parsed = plain.map(|p| rtcp::parse(&p));
+        let parsed = plain.map(rtcp::parse);
         if let Some(Err(e)) = &parsed {
             tracing::debug!(error = %e, "RTCP packet dropped");
         }

@@ -105,7 +105,10 @@ struct Task {
     last_forward: Option<Instant>,
     last_ask: Option<Instant>,
     fir_seq: u8,
-    packets: Vec<(Vec<u8>, bool)>,
+    /// The packets of the frame being sent, back to back, and (end, marker) of each:
+    /// reused from frame to frame, so sending allocates nothing per packet.
+    packet_bytes: Vec<u8>,
+    packet_ends: Vec<(usize, bool)>,
 }
 
 enum Ev {
@@ -179,7 +182,8 @@ pub(crate) async fn run(io: TaskIo) {
         last_forward: None,
         last_ask: None,
         fir_seq: 0,
-        packets: Vec::new(),
+        packet_bytes: Vec::new(),
+        packet_ends: Vec::new(),
     };
     let mut bufs = [[0u8; 2048]; 4];
     let mut audio_tick = tokio::time::interval(Duration::from_millis(20));
@@ -321,8 +325,7 @@ impl Task {
         self.video.configure(video);
         if !was_sending && self.video.can_send() {
             // Off hold (or video added): the caller's decoder needs an IDR to start again.
-            self.last_forward = None;
-            self.forward_keyframe_request();
+            self.force_keyframe();
         }
         if codec != self.codec {
             self.codec = codec;
@@ -496,15 +499,24 @@ impl Task {
             return;
         }
         let ts = self.video_ts();
-        let mut packets = std::mem::take(&mut self.packets);
-        packets.clear();
+        let (mut bytes, mut ends) = (
+            std::mem::take(&mut self.packet_bytes),
+            std::mem::take(&mut self.packet_ends),
+        );
+        bytes.clear();
+        ends.clear();
         packetize(&f.data, self.mode, VIDEO_MTU, &mut |p, m| {
-            packets.push((p.to_vec(), m))
+            bytes.extend_from_slice(p);
+            ends.push((bytes.len(), m));
         });
-        for (p, m) in &packets {
-            self.video.send_rtp(*m, ts, p).await;
+        let mut start = 0;
+        for &(end, m) in &ends {
+            self.video
+                .send_rtp(m, ts, bytes.get(start..end).unwrap_or_default())
+                .await;
+            start = end;
         }
-        self.packets = packets;
+        (self.packet_bytes, self.packet_ends) = (bytes, ends);
     }
 
     async fn datagram(&mut self, stream: Stream, port: Port, data: &[u8], from: SocketAddr) {
@@ -536,8 +548,7 @@ impl Task {
                 }
                 if std::mem::take(&mut self.video.moved) {
                     // What we sent before went elsewhere: start the caller's picture afresh.
-                    self.last_forward = None;
-                    self.forward_keyframe_request();
+                    self.force_keyframe();
                 }
             }
         }
@@ -562,6 +573,12 @@ impl Task {
                 _ => {}
             }
         }
+    }
+
+    /// An IDR for this caller now, past the rate limit (its decoder starts afresh).
+    fn force_keyframe(&mut self) {
+        self.last_forward = None;
+        self.forward_keyframe_request();
     }
 
     /// A keyframe request from the caller reaches the shared encoder, rate-limited (one
