@@ -7,6 +7,8 @@
 //! compounds check the SRTCP trailer and the 80-bit SRTCP tag.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use cvi_media::rtp::rtcp::{self, ReportBlock};
@@ -100,39 +102,11 @@ fn rtcp_packets() -> Vec<Vec<u8>> {
 /// Runs `desc` (with `appsrc name=src` and `appsink name=sink`) after
 /// `setup` configured its elements; returns the bytes of every sample.
 fn run(desc: &str, setup: impl FnOnce(&gst::Pipeline), input: &[Vec<u8>]) -> Vec<Vec<u8>> {
-    cvi_media_gst::init().unwrap();
-    let pipeline = gst::parse::launch(desc)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    setup(&pipeline);
-    let src = pipeline
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    src.set_property("max-bytes", 0u64);
-    pipeline.set_state(gst::State::Playing).unwrap();
-    for p in input {
-        src.push_buffer(gst::Buffer::from_slice(p.clone())).unwrap();
-    }
-    src.end_of_stream().unwrap();
-    let mut out = Vec::new();
-    while let Some(s) = sink.try_pull_sample(gst::ClockTime::from_seconds(5)) {
-        out.push(s.buffer().unwrap().map_readable().unwrap().to_vec());
-    }
-    assert!(sink.is_eos(), "pipeline stalled: {desc}");
-    let bus = pipeline.bus().unwrap();
-    if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
-        panic!("pipeline error: {msg:?}");
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    out
+    let input = input.iter().map(|p| common::buffer(p)).collect();
+    common::run_samples_with(desc, setup, input)
+        .iter()
+        .map(common::bytes)
+        .collect()
 }
 
 fn srtpenc(suite: SrtpSuite, rtcp: bool, input: &[Vec<u8>]) -> Vec<Vec<u8>> {

@@ -11,27 +11,14 @@ use cvi_e2e::{CallEvent, Transport};
 use cvi_sip::Method;
 use serde_json::Value;
 use sip_support::{Gateway, KEY_LOCAL, Leg, Opts, Tp, Uac, sdp_offer};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(15);
 
 fn wait_state(gw: &Gateway, call_id: Option<&str>, state: &str) -> Result<Value> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let calls = gw.calls()?;
-        let found = calls
-            .iter()
-            .find(|c| call_id.is_none_or(|id| c["callId"] == id) && c["state"] == state);
-        if let Some(c) = found {
-            return Ok(c.clone());
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "no call in state {state}: {calls:?}\n{}",
-            gw.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    gw.wait_call(&format!("state {state}"), |c| {
+        call_id.is_none_or(|id| c["callId"] == id) && c["state"] == state
+    })
 }
 
 fn baresip(gw: &Gateway) -> Result<Baresip> {

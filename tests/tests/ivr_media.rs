@@ -12,23 +12,6 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// The call (first one, or `call_id`) once `pred` holds for it.
-fn wait_call(gw: &Gateway, what: &str, pred: impl Fn(&Value) -> bool) -> Result<Value> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let calls = gw.calls()?;
-        if let Some(c) = calls.iter().find(|c| pred(c)) {
-            return Ok(c.clone());
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "no call with {what}: {calls:#?}\n{}",
-            gw.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or(0)
 }
@@ -44,7 +27,7 @@ fn ivr_caller_gets_slate_video_and_prompt_audio() -> Result<()> {
     })?;
     b.dial(&format!("sip:{KEY_LOCAL}@{}", gw.sip), Transport::Udp)?;
     b.wait_for(&CallEvent::Established, WAIT)?;
-    let call = wait_call(&gw, "audio and video sent", |c| {
+    let call = gw.wait_call("audio and video sent", |c| {
         n(&c["media"]["audio"]["packetsSent"]) > 50 && n(&c["media"]["video"]["packetsSent"]) > 10
     })?;
     println!("{call:#}");
@@ -60,30 +43,6 @@ fn ivr_caller_gets_slate_video_and_prompt_audio() -> Result<()> {
     Ok(())
 }
 
-/// A 12 s 640×360 25 fps H.264 mp4 with motion, made by GStreamer, for baresip's avformat.
-fn camera_clip(dir: &std::path::Path) -> Result<std::path::PathBuf> {
-    let path = dir.join("camera.mp4");
-    let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", "num-buffers=300", "pattern=ball", "!"])
-        .args([
-            "video/x-raw,format=I420,width=640,height=360,framerate=25/1",
-            "!",
-        ])
-        .args([
-            "x264enc",
-            "speed-preset=ultrafast",
-            "!",
-            "mp4mux",
-            "!",
-            "filesink",
-        ])
-        .arg(format!("location={}", path.display()))
-        .status()
-        .context("gst-launch-1.0")?;
-    ensure!(status.success(), "making the camera clip failed: {status}");
-    Ok(path)
-}
-
 /// A direct-dial guest waits in the lobby with its slate and music; once admitted, the
 /// gateway decodes the caller's H.264 — baresip playing an mp4 as its camera (avformat),
 /// audio from ausine at 48 kHz stereo — at the size baresip sends.
@@ -94,7 +53,7 @@ fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let b = Baresip::start(BaresipOpts {
         audio_codecs: Some("PCMU".into()),
-        video: Video::File(camera_clip(dir.path())?),
+        video: Video::File(cvi_e2e::media_check::test_clip(dir.path(), 640, 360, 12)?),
         extra_config: vec!["video_size 640x360".into()],
         record: true,
         ..BaresipOpts::default()
@@ -102,7 +61,7 @@ fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
     b.dial(&format!("sip:{KEY_LOCAL}.{vid}@{}", gw.sip), Transport::Udp)?;
     b.wait_for(&CallEvent::Established, WAIT)?;
     let established = Instant::now();
-    let call = wait_call(&gw, "the lobby slate and music", |c| {
+    let call = gw.wait_call("the lobby slate and music", |c| {
         c["state"] == "lobby"
             && c["media"]["playing"] == "lobby"
             && n(&c["media"]["video"]["packetsSent"]) > 0
@@ -118,10 +77,11 @@ fn lobby_then_connected_decodes_the_callers_video() -> Result<()> {
     let admitted_at = established.elapsed().as_secs_f64();
     let r = gw.http("POST", &format!("/api/v1/calls/{id}/admit"), None)?;
     ensure!(r.status == 202, "{}", r.body);
-    let call = wait_call(&gw, "decoded video", |c| {
-        c["state"] == "connected" && n(&c["media"]["video"]["framesDecoded"]) > 5
-    })
-    .with_context(|| format!("baresip:\n{}", b.process().log_tail(30)))?;
+    let call = gw
+        .wait_call("decoded video", |c| {
+            c["state"] == "connected" && n(&c["media"]["video"]["framesDecoded"]) > 5
+        })
+        .with_context(|| format!("baresip:\n{}", b.process().log_tail(30)))?;
     let v = &call["media"]["video"];
     ensure!((n(&v["width"]), n(&v["height"])) == (640, 360), "{call:#}");
     ensure!(
@@ -169,13 +129,13 @@ fn one_call(gw: &Gateway, uac: &mut sip_support::Uac, ruri: &str, admit: bool) -
     leg.established(&r)?;
     uac.send(&leg.ack(None))?;
     let id = leg.call_id.clone();
-    wait_call(gw, "video sent", |c| {
+    gw.wait_call("video sent", |c| {
         c["callId"] == id.as_str() && n(&c["media"]["video"]["packetsSent"]) > 0
     })?;
     if admit {
         let r = gw.http("POST", &format!("/api/v1/calls/{id}/admit"), None)?;
         ensure!(r.status == 202, "{}", r.body);
-        wait_call(gw, "connected", |c| {
+        gw.wait_call("connected", |c| {
             c["callId"] == id.as_str() && c["state"] == "connected"
         })?;
     }
@@ -233,7 +193,7 @@ fn two_hundred_calls_leak_no_threads_or_sockets() -> Result<()> {
 
 /// A 16-bit mono 8 kHz WAV of DTMF tones for `digits`: 120 ms tone, 120 ms pause each,
 /// after 600 ms of silence (the caller is listening to the prompt).
-fn dtmf_wav(digits: &str) -> Vec<u8> {
+fn dtmf_wav(digits: &str) -> cvi_e2e::media_check::Wav {
     const RATE: f64 = 8000.0;
     let freqs = |d: char| -> (f64, f64) {
         let rows = [697.0, 770.0, 852.0, 941.0];
@@ -259,24 +219,11 @@ fn dtmf_wav(digits: &str) -> Vec<u8> {
         pcm.extend(std::iter::repeat_n(0, 960));
     }
     pcm.extend(std::iter::repeat_n(0, 4000));
-    let data_len = (pcm.len() * 2) as u32;
-    let mut w = Vec::with_capacity(44 + pcm.len() * 2);
-    w.extend_from_slice(b"RIFF");
-    w.extend_from_slice(&(36 + data_len).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    w.extend_from_slice(&1u16.to_le_bytes()); // mono
-    w.extend_from_slice(&8000u32.to_le_bytes());
-    w.extend_from_slice(&16000u32.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&data_len.to_le_bytes());
-    for s in pcm {
-        w.extend_from_slice(&s.to_le_bytes());
+    cvi_e2e::media_check::Wav {
+        sample_rate: 8000,
+        channels: 1,
+        samples: pcm,
     }
-    w
 }
 
 /// In-band DTMF: a caller without telephone-event sends the conference ID as tones in its
@@ -305,7 +252,7 @@ fn in_band_tones_reach_the_ivr(rtpmap: &str, pt: u8, encode: &[&str]) -> Result<
     );
     let dir = tempfile::tempdir()?;
     let wav = dir.path().join("dtmf.wav");
-    std::fs::write(&wav, dtmf_wav(&format!("{vid}#")))?;
+    dtmf_wav(&format!("{vid}#")).write(&wav)?;
     let status = std::process::Command::new("gst-launch-1.0")
         .arg("-q")
         .arg("filesrc")
@@ -327,7 +274,7 @@ fn in_band_tones_reach_the_ivr(rtpmap: &str, pt: u8, encode: &[&str]) -> Result<
         .context("gst-launch-1.0")?;
     ensure!(status.success(), "gst-launch-1.0 failed: {status}");
     let id = leg.call_id.clone();
-    let call = wait_call(&gw, "the lobby", |c| {
+    let call = gw.wait_call("the lobby", |c| {
         c["callId"] == id.as_str() && c["state"] == "lobby"
     })?;
     ensure!(
@@ -392,7 +339,7 @@ fn sdes_srtp_call_with_baresip() -> Result<()> {
     })?;
     b.dial(&format!("sip:{KEY_LOCAL}@{}", gw.sip), Transport::Udp)?;
     b.wait_for(&CallEvent::Established, WAIT)?;
-    let call = wait_call(&gw, "SRTP both ways", |c| {
+    let call = gw.wait_call("SRTP both ways", |c| {
         let (a, v) = (&c["media"]["audio"], &c["media"]["video"]);
         a["srtp"] == true
             && v["srtp"] == true
@@ -420,7 +367,7 @@ fn sdes_srtp_call_with_baresip() -> Result<()> {
     );
     let id = call["callId"].as_str().context("callId")?.to_string();
     b.send_dtmf(&format!("{vid}#"))?;
-    wait_call(&gw, "the lobby", |c| {
+    gw.wait_call("the lobby", |c| {
         c["callId"] == id.as_str() && c["state"] == "lobby"
     })?;
     b.hangup()?;

@@ -154,11 +154,9 @@ fn connected_call(gw: &Gateway, uac: &mut Uac, s: &Sockets, fb: &str) -> Result<
     let vid = gw.provision()?;
     let sdp = offer(s, fb)?;
     let (leg, _) = call(gw, uac, &format!("sip:{KEY_LOCAL}.{vid}@{}", gw.sip), &sdp)?;
-    let deadline = Instant::now() + WAIT;
-    while gw.call(&leg.call_id)?.is_none_or(|c| c["state"] != "lobby") {
-        ensure!(Instant::now() < deadline, "not in the lobby");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    gw.wait_call("the lobby", |c| {
+        c["callId"] == leg.call_id.as_str() && c["state"] == "lobby"
+    })?;
     let r = gw.http(
         "POST",
         &format!("/api/v1/calls/{}/admit", leg.call_id),

@@ -7,11 +7,22 @@ use gst::prelude::*;
 /// Runs a pipeline description ending in `appsink name=sink` (and optionally
 /// starting with `appsrc name=src`, fed with `input`) to EOS; returns samples.
 pub fn run_samples(desc: &str, input: Vec<gst::Buffer>) -> Vec<gst::Sample> {
+    run_samples_with(desc, |_| {}, input)
+}
+
+/// [`run_samples`] after `setup` configured the pipeline's elements (properties, signal
+/// handlers) before it starts.
+pub fn run_samples_with(
+    desc: &str,
+    setup: impl FnOnce(&gst::Pipeline),
+    input: Vec<gst::Buffer>,
+) -> Vec<gst::Sample> {
     cvi_media_gst::init().unwrap();
     let pipeline = gst::parse::launch(desc)
         .unwrap()
         .downcast::<gst::Pipeline>()
         .unwrap();
+    setup(&pipeline);
     let sink = pipeline
         .by_name("sink")
         .unwrap()

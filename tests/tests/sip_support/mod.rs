@@ -300,6 +300,24 @@ impl Gateway {
         Ok(self.calls()?.into_iter().find(|c| c["callId"] == call_id))
     }
 
+    /// The first call in `/api/v1/calls` for which `pred` holds, within 15 s (`what` names
+    /// the wait in the error, with the calls and the gateway's log).
+    pub(crate) fn wait_call(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Result<Value> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let calls = self.calls()?;
+            if let Some(c) = calls.iter().find(|c| pred(c)) {
+                return Ok(c.clone());
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "no call with {what}: {calls:#?}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until the call is gone from `/api/v1/calls`.
     pub(crate) fn wait_call_gone(&self, call_id: &str, within: Duration) -> Result<()> {
         let deadline = Instant::now() + within;
