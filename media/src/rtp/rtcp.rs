@@ -353,6 +353,17 @@ impl Reader<'_> {
     }
 }
 
+/// RTCP packet types (RFC 5761 §4: 192–223, which RTP cannot use with the marker set).
+const RTCP_PACKET_TYPES: std::ops::RangeInclusive<u8> = 192..=223;
+
+/// Whether a datagram on a multiplexed RTP/RTCP port is RTCP (RFC 5761 §4: its second byte
+/// is an RTCP packet type).
+pub fn is_rtcp(datagram: &[u8]) -> bool {
+    datagram
+        .get(1)
+        .is_some_and(|b| RTCP_PACKET_TYPES.contains(b))
+}
+
 /// Parses a compound RTCP packet (or a single one: reduced-size RTCP, RFC 5506, is
 /// accepted, so the first packet need not be a report).
 ///
@@ -381,7 +392,7 @@ pub fn parse(buf: &[u8]) -> Result<Vec<RtcpPacket>, RtcpError> {
         if b0 >> 6 != 2 {
             return Err(RtcpError::Version(b0 >> 6));
         }
-        if !(192..=223).contains(&packet_type) {
+        if !RTCP_PACKET_TYPES.contains(&packet_type) {
             return Err(RtcpError::PacketType(packet_type));
         }
         let size = (usize::from(length) + 1) * 4;
@@ -650,6 +661,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn rtcp_is_told_from_rtp_on_a_muxed_port() {
+        assert!(is_rtcp(&receiver_report(1, &[], "x")));
+        assert!(is_rtcp(&pli(1, 2)));
+        // RTP: PT 0 / PT 96 with the marker bit (0xe0), and short datagrams.
+        assert!(!is_rtcp(&[0x80, 0x00, 0, 1]));
+        assert!(!is_rtcp(&[0x80, 0xe0, 0, 1]));
+        assert!(!is_rtcp(&[0x80]));
+        assert!(!is_rtcp(&[]));
+    }
 
     fn block(n: u32) -> ReportBlock {
         ReportBlock {

@@ -136,7 +136,7 @@ impl StreamIo {
         now: Instant,
         since_start: Duration,
     ) -> Inbound {
-        if is_rtcp(data) {
+        if rtcp::is_rtcp(data) {
             return match self.on_rtcp(data, from, now, true) {
                 Some(p) => Inbound::Rtcp(p),
                 None => Inbound::Dropped,
@@ -320,10 +320,4 @@ impl StreamIo {
         .map(|a| a.to_string());
         s
     }
-}
-
-/// RFC 5761 §4: RTCP packet types 192–223 in the second byte (RTP payload types 64–95
-/// with the marker bit set, which no one may use).
-fn is_rtcp(data: &[u8]) -> bool {
-    data.get(1).is_some_and(|b| (192..=223).contains(b))
 }
