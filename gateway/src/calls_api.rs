@@ -15,6 +15,7 @@ use std::sync::Arc;
 pub(crate) struct Live {
     pub registry: Arc<Registry>,
     pub sip: Option<Arc<SipHandle>>,
+    pub meet: cvi_meet::MeetHub,
 }
 
 pub(crate) fn routes(live: Live) -> Router<AppState> {
@@ -24,6 +25,7 @@ pub(crate) fn routes(live: Live) -> Router<AppState> {
         .route("/api/v1/calls/{id}/admit", post(admit))
         .route("/api/v1/calls/{id}/reject", post(reject))
         .route("/api/v1/drain", post(drain))
+        .route("/api/v1/meetings/{id}/room", get(room))
         .route("/metrics", get(metrics))
         .layer(Extension(live))
 }
@@ -70,6 +72,34 @@ async fn hangup(
         Some(c) if visible(&auth, &c) && live.registry.hangup(&id) => Ok(StatusCode::ACCEPTED),
         _ => Err(ApiError::not_found("call")),
     }
+}
+
+/// The embedded meeting of a meeting: the organizer's and the guests' page links and, while
+/// anyone is in it, who is there (participants, lobby, recording, encoders).
+async fn room(
+    State(state): State<AppState>,
+    auth: Auth,
+    Extension(live): Extension<Live>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let m = state
+        .store
+        .live_meeting(&id, chrono::Utc::now())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .ok_or_else(|| ApiError::not_found("meeting"))?;
+    if let Auth::TenantAdmin { tenant, .. } = auth
+        && tenant != m.tenant_id
+    {
+        return Err(ApiError::not_found("meeting"));
+    }
+    let id = m.id.to_string();
+    Ok(Json(serde_json::json!({
+        "meetingId": id,
+        "page": format!("/meet/{id}"),
+        "hostPage": format!("/meet/{id}?host={}", live.meet.host_key(&id)),
+        "live": live.meet.status(&id).await,
+    })))
 }
 
 /// Lets a caller waiting in the lobby into the meeting (until the meeting side's organizer

@@ -70,6 +70,17 @@ pub(crate) struct ServeArgs {
     /// endpoint still sends RTCP); 0 disables [default: 60].
     #[arg(long, env = "CVI_MEDIA_TIMEOUT")]
     pub media_timeout: Option<u64>,
+    /// Where meeting recordings are written [default: ./recordings].
+    #[arg(long, env = "CVI_RECORDINGS_DIR")]
+    pub recordings_dir: Option<PathBuf>,
+    /// A STUN or TURN URL for the meeting pages (repeatable; CVI_ICE_SERVERS is
+    /// comma-separated), e.g. stun:stun.example.org:3478. None: host candidates only.
+    #[arg(long = "ice-server", env = "CVI_ICE_SERVERS", value_delimiter = ',')]
+    pub ice_servers: Vec<String>,
+    /// Secret the organizers' `?host=` keys derive from; set the same on every node
+    /// [default: derived from the admin token, else random at each start].
+    #[arg(long, env = "CVI_MEET_SECRET", hide_env_values = true)]
+    pub meet_secret: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +102,9 @@ struct FileConfig {
     min_se: Option<u32>,
     ivr_max_failures: Option<usize>,
     media_timeout: Option<u64>,
+    recordings_dir: Option<PathBuf>,
+    ice_servers: Option<Vec<String>>,
+    meet_secret: Option<String>,
 }
 
 /// The merged configuration.
@@ -102,6 +116,15 @@ pub(crate) struct Config {
     pub admin_token: Option<String>,
     pub ready_file: Option<PathBuf>,
     pub sip: crate::sip::SipConfig,
+    pub meet: MeetSettings,
+}
+
+/// The embedded meetings' settings.
+#[derive(Debug, Clone)]
+pub(crate) struct MeetSettings {
+    pub recordings_dir: PathBuf,
+    pub ice_servers: Vec<String>,
+    pub secret: String,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -167,6 +190,38 @@ impl ServeArgs {
                 .unwrap_or(10),
             media_timeout_secs: self.media_timeout.or(file.media_timeout).unwrap_or(60),
         };
+        let admin_token = self
+            .admin_token
+            .or(file.admin_token)
+            .filter(|t| !t.is_empty());
+        let ice_servers = if self.ice_servers.is_empty() {
+            file.ice_servers.unwrap_or_default()
+        } else {
+            self.ice_servers
+        };
+        for u in &ice_servers {
+            if !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:")) {
+                anyhow::bail!("--ice-server {u}: expected a stun:, turn: or turns: URL");
+            }
+        }
+        let secret = match self.meet_secret.or(file.meet_secret) {
+            Some(s) if !s.is_empty() => s,
+            _ => match &admin_token {
+                Some(t) => format!("admin-token:{t}"),
+                None => hex::encode(rand::random::<[u8; 16]>()),
+            },
+        };
+        let meet = MeetSettings {
+            recordings_dir: self
+                .recordings_dir
+                .or(file.recordings_dir)
+                .unwrap_or_else(|| PathBuf::from("recordings")),
+            ice_servers: ice_servers
+                .into_iter()
+                .map(|u| u.trim().to_string())
+                .collect(),
+            secret,
+        };
         if sip.tls_cert.is_some() != sip.tls_key.is_some() {
             anyhow::bail!("--tls-cert and --tls-key go together");
         }
@@ -181,11 +236,9 @@ impl ServeArgs {
                 .or(file.database)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
             sip_domains: domains,
-            admin_token: self
-                .admin_token
-                .or(file.admin_token)
-                .filter(|t| !t.is_empty()),
+            admin_token,
             ready_file: self.ready_file,
+            meet,
         })
     }
 }

@@ -64,6 +64,13 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
         println!("  sip:{user}@{host}:{}", sip.port());
     }
+    let meeting = &coords.3;
+    println!("\nThe meeting page (open it in Chromium or Firefox on this machine):");
+    println!(
+        "  organizer (lobby, recording): {base}/meet/{meeting}?host={}",
+        cvi_meet::host_key(&config.meet.secret, meeting)
+    );
+    println!("  guests:                       {base}/meet/{meeting}");
     println!("\nTry the API and the CLI (in another terminal):");
     println!(
         "  export CVI_SERVER={base} CVI_TOKEN={}",
@@ -81,8 +88,8 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     crate::serve::run(config, store).await
 }
 
-/// Creates the demo data; returns (invite text, dial strings, video ID).
-async fn seed(store: &Store) -> anyhow::Result<(String, Vec<String>, String)> {
+/// Creates the demo data; returns (invite text, dial strings, video ID, meeting ID).
+async fn seed(store: &Store) -> anyhow::Result<(String, Vec<String>, String, String)> {
     let actor = Actor("demo".into());
     let tenant = store
         .create_tenant(&actor, "Contoso", &["contoso.com".into()])
@@ -151,5 +158,10 @@ async fn seed(store: &Store) -> anyhow::Result<(String, Vec<String>, String)> {
         .context("the demo meeting has no coordinates")?;
     let mut dials = vec![c.ivr_dial_string.clone()];
     dials.extend(c.direct_dial_strings.iter().cloned());
-    Ok((c.join_information.text, dials, c.video_teleconference_id))
+    Ok((
+        c.join_information.text,
+        dials,
+        c.video_teleconference_id,
+        m.id.to_string(),
+    ))
 }

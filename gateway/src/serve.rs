@@ -19,17 +19,20 @@ pub(crate) async fn run(config: Config, store: Store) -> anyhow::Result<()> {
         config.admin_token.as_deref(),
     );
     let registry = Arc::new(Registry::default());
+    let meet = meet_hub(&config, store.clone());
     let sip = crate::sip::start(
         config.sip.clone(),
         store.clone(),
         state.served_domains.to_vec(),
         registry.clone(),
+        meet.clone(),
     )
     .await?
     .map(Arc::new);
     let live = crate::calls_api::Live {
         registry,
         sip: sip.clone(),
+        meet: meet.clone(),
     };
     let listener = TcpListener::bind(config.http_listen)
         .await
@@ -48,13 +51,64 @@ pub(crate) async fn run(config: Config, store: Store) -> anyhow::Result<()> {
         std::fs::write(&tmp, body).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path)?;
     }
-    let app = api::router(state.clone()).merge(crate::calls_api::routes(live).with_state(state));
+    let app = api::router(state.clone())
+        .merge(crate::calls_api::routes(live).with_state(state))
+        .merge(meet.router());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The embedded meetings: pages for the meetings in the store, media on the RTP address.
+fn meet_hub(config: &Config, store: Store) -> cvi_meet::MeetHub {
+    let media_ip = config
+        .sip
+        .rtp_ip
+        .or_else(|| config.sip.advertised_host.as_deref()?.parse().ok())
+        .or_else(|| {
+            config
+                .sip
+                .listen
+                .map(|l| l.ip())
+                .filter(|ip| !ip.is_unspecified())
+        })
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let lookup: cvi_meet::Lookup = Arc::new(move |id: String| {
+        let store = store.clone();
+        Box::pin(async move {
+            match store.live_meeting(&id, chrono::Utc::now()).await {
+                Ok(m) => m.map(|m| cvi_meet::MeetingInfo {
+                    id: m.id.to_string(),
+                    title: m.subject,
+                }),
+                Err(e) => {
+                    tracing::warn!("meeting lookup failed: {e}");
+                    None
+                }
+            }
+        })
+    });
+    cvi_meet::MeetHub::new(
+        cvi_meet::MeetConfig {
+            media_ip,
+            ice_servers: config
+                .meet
+                .ice_servers
+                .iter()
+                .map(|u| cvi_meet::IceServer {
+                    urls: vec![u.clone()],
+                    username: None,
+                    credential: None,
+                })
+                .collect(),
+            recordings_dir: Some(config.meet.recordings_dir.clone()),
+            host_secret: config.meet.secret.clone(),
+        },
+        lookup,
+    )
 }
 
 async fn shutdown() {

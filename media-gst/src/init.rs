@@ -21,6 +21,16 @@ pub const REQUIRED_ELEMENTS: &[&str] = &[
     "rtph264depay",
     "h264parse",
     "avdec_h264",
+    // The meeting: composite views, live transcoding, the recording.
+    "compositor",
+    "vp8dec",
+    "videoscale",
+    "avdec_g722",
+    "mp4mux",
+    "avenc_aac",
+    "aacparse",
+    "audiorate",
+    "filesink",
 ];
 
 static READY: OnceLock<()> = OnceLock::new();

@@ -13,6 +13,7 @@
 //! The Debian packages these need are listed in `tests/PACKAGES`.
 
 pub mod baresip;
+pub mod chromium;
 pub mod linphone;
 pub mod media_check;
 pub mod net;

@@ -296,6 +296,83 @@ impl Gray {
     }
 }
 
+/// A picture as 8-bit RGB, decoded by GStreamer (`pngdec`), for colour checks.
+#[derive(Debug, Clone)]
+pub struct Rgb {
+    pub width: u32,
+    pub height: u32,
+    /// R, G, B per pixel, row by row.
+    pub pixels: Vec<u8>,
+}
+
+impl Rgb {
+    /// Decodes a PNG to RGB with `gst-launch-1.0` (pngdec → RGB).
+    pub fn from_png(path: &Path) -> Result<Rgb> {
+        let (width, height) = png_size(path)?;
+        let out = tempfile::NamedTempFile::new()?;
+        let status = Command::new("gst-launch-1.0")
+            .arg("-q")
+            .arg("filesrc")
+            .arg(format!("location={}", path.display()))
+            .args([
+                "!",
+                "pngdec",
+                "!",
+                "videoconvert",
+                "!",
+                "video/x-raw,format=RGB",
+                "!",
+            ])
+            .arg("filesink")
+            .arg(format!("location={}", out.path().display()))
+            .status()
+            .context("gst-launch-1.0 (install gstreamer1.0-tools)")?;
+        ensure!(status.success(), "pngdec failed on {}", path.display());
+        let raw = std::fs::read(out.path())?;
+        // RGB rows are padded to 4 bytes.
+        let row = width as usize * 3;
+        let stride = row.div_ceil(4) * 4;
+        ensure!(
+            raw.len() >= stride * height as usize,
+            "decoded {} bytes for {width}x{height}",
+            raw.len()
+        );
+        let mut pixels = Vec::with_capacity(row * height as usize);
+        for r in raw.chunks(stride).take(height as usize) {
+            pixels.extend_from_slice(r.get(..row).unwrap_or_default());
+        }
+        Ok(Rgb {
+            width,
+            height,
+            pixels,
+        })
+    }
+
+    /// Mean (R, G, B) of the rectangle (fractions of width and height, 0..1).
+    pub fn mean(&self, x0: f64, y0: f64, x1: f64, y1: f64) -> [f64; 3] {
+        let (w, h) = (f64::from(self.width), f64::from(self.height));
+        let (xa, xb) = ((x0 * w) as usize, (x1 * w) as usize);
+        let (ya, yb) = ((y0 * h) as usize, (y1 * h) as usize);
+        let mut sum = [0u64; 3];
+        let mut n = 0u64;
+        for y in ya..yb.min(self.height as usize) {
+            for x in xa..xb.min(self.width as usize) {
+                let i = (y * self.width as usize + x) * 3;
+                if let Some(p) = self.pixels.get(i..i + 3) {
+                    for (s, v) in sum.iter_mut().zip(p) {
+                        *s += u64::from(*v);
+                    }
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            return [0.0; 3];
+        }
+        sum.map(|s| s as f64 / n as f64)
+    }
+}
+
 /// Makes `dir/clip-WxH.mp4`: `secs` seconds of 25 fps H.264 (8-bit 4:2:0, as baresip's
 /// `avformat` needs) of GStreamer's SMPTE colour bars (`videotestsrc`, static): on the top
 /// two thirds the left bar is white (luma 235, as decoded by [`Gray::from_png`]), the right

@@ -20,6 +20,11 @@ enum Inband {
 
 pub(crate) struct IvrDriver {
     pub ivr: Ivr,
+    tap: DigitTap,
+}
+
+/// Keypad digits from a caller's audio RTP: RFC 4733 events, or in-band tones in G.711/G.722.
+pub(crate) struct DigitTap {
     te_pt: Option<u8>,
     rfc4733: Rfc4733Receiver,
     inband: Option<(u8, Inband)>,
@@ -46,6 +51,32 @@ impl IvrDriver {
         } else {
             Ivr::new(config, now)
         };
+        Self {
+            ivr,
+            tap: DigitTap::new(audio),
+        }
+    }
+
+    /// One RTP packet from the caller's audio socket.
+    pub(crate) fn on_rtp(&mut self, packet: &[u8], now: Instant) {
+        let ivr = &mut self.ivr;
+        self.tap.on_rtp(
+            packet,
+            &mut |d, source| ivr.handle_digit(d, source, now),
+            now,
+        );
+    }
+
+    pub(crate) fn on_info_digit(&mut self, c: char, now: Instant) {
+        if let Some(d) = Digit::from_char(c) {
+            self.ivr.handle_digit(d, DigitSource::SipInfo, now);
+        }
+    }
+}
+
+impl DigitTap {
+    /// `audio` is the negotiated audio stream, if any (for the telephone-event PT and G.711).
+    pub(crate) fn new(audio: Option<&NegotiatedStream>) -> Self {
         let inband = audio.and_then(|a| {
             let codec = match a.codec.name.to_ascii_uppercase().as_str() {
                 "PCMU" => Inband::G711(Law::Ulaw),
@@ -61,7 +92,6 @@ impl IvrDriver {
             _ => 8000,
         };
         Self {
-            ivr,
             te_pt: audio.and_then(|a| a.telephone_event),
             rfc4733: Rfc4733Receiver::new(audio.map(|a| a.codec.clock_rate).unwrap_or(8000)),
             tones: inband.as_ref().and_then(|_| ToneDetector::new(rate).ok()),
@@ -70,8 +100,13 @@ impl IvrDriver {
         }
     }
 
-    /// One RTP packet from the caller's audio socket.
-    pub(crate) fn on_rtp(&mut self, packet: &[u8], now: Instant) {
+    /// One RTP packet from the caller's audio socket; digits go to `digit`.
+    pub(crate) fn on_rtp(
+        &mut self,
+        packet: &[u8],
+        digit: &mut dyn FnMut(Digit, DigitSource),
+        now: Instant,
+    ) {
         let Some(h) = RtpHeader::parse(packet) else {
             return;
         };
@@ -82,7 +117,7 @@ impl IvrDriver {
                     .handle_packet(h.sequence, h.timestamp, h.marker, payload, now)
                 && let Some(d) = Digit::from_char(ev.digit)
             {
-                self.ivr.handle_digit(d, DigitSource::Rfc4733, now);
+                digit(d, DigitSource::Rfc4733);
             }
             return;
         }
@@ -97,15 +132,9 @@ impl IvrDriver {
             tones.push_samples(&self.pcm);
             while let Some(d) = tones.poll_digit() {
                 if let Some(d) = Digit::from_char(d.digit) {
-                    self.ivr.handle_digit(d, DigitSource::InBand, now);
+                    digit(d, DigitSource::InBand);
                 }
             }
-        }
-    }
-
-    pub(crate) fn on_info_digit(&mut self, c: char, now: Instant) {
-        if let Some(d) = Digit::from_char(c) {
-            self.ivr.handle_digit(d, DigitSource::SipInfo, now);
         }
     }
 }

@@ -72,6 +72,8 @@ pub(crate) struct SipShared {
     pub media_timeout: Option<Duration>,
     /// Slate encoders and prompt frames shared by every call.
     pub media: media::MediaShared,
+    /// The embedded meetings VTCs join.
+    pub meet: cvi_meet::MeetHub,
 }
 
 impl SipShared {
@@ -137,6 +139,7 @@ pub(crate) async fn start(
     store: Store,
     served_domains: Vec<String>,
     registry: Arc<Registry>,
+    meet: cvi_meet::MeetHub,
 ) -> anyhow::Result<Option<SipHandle>> {
     let Some(listen) = cfg.listen else {
         return Ok(None);
@@ -205,6 +208,7 @@ pub(crate) async fn start(
             cfg.ivr_max_failures * 5,
         ),
         media: media::MediaShared::default(),
+        meet,
     });
     let (in_tx, in_rx) = mpsc::channel(8192);
     let (cmd_tx, cmd_rx) = mpsc::channel(8192);

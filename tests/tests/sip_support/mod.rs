@@ -108,6 +108,8 @@ impl Gateway {
             .args(["serve", "--http-listen", "127.0.0.1:0", "--database", &db])
             .args(["--admin-token", &admin, "--sip-domain", SIP_DOMAIN])
             .args(["--sip-listen", "127.0.0.1:0"])
+            .arg("--recordings-dir")
+            .arg(dir.path().join("recordings"))
             .arg("--ready-file")
             .arg(&ready);
         if let Some(n) = opts.max_calls {
@@ -241,6 +243,17 @@ impl Gateway {
     /// Tenant Contoso, its user alice, the provider with the tenant key, the grant, the
     /// consent and one meeting. Returns the meeting's video teleconference ID.
     pub(crate) fn provision(&self) -> Result<String> {
+        Ok(self.provision_meeting()?.0)
+    }
+
+    /// Where the gateway writes meeting recordings.
+    #[allow(dead_code)]
+    pub(crate) fn recordings_dir(&self) -> PathBuf {
+        self.dir.path().join("recordings")
+    }
+
+    /// As [`Gateway::provision`]; returns the video teleconference ID and the meeting ID.
+    pub(crate) fn provision_meeting(&self) -> Result<(String, String)> {
         self.api(
             "POST",
             "/api/v1/tenants",
@@ -270,7 +283,10 @@ impl Gateway {
         let vid = m["videoTeleconferenceId"]
             .as_str()
             .with_context(|| format!("the meeting has no videoTeleconferenceId: {m}"))?;
-        Ok(vid.to_string())
+        let id = m["id"]
+            .as_str()
+            .with_context(|| format!("the meeting has no id: {m}"))?;
+        Ok((vid.to_string(), id.to_string()))
     }
 
     /// Grants (Some) or revokes (None) the organizer's video-interop policy.

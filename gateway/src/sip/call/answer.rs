@@ -223,6 +223,7 @@ impl Call {
         if !streams.is_empty() {
             media.send(MediaCmd::Streams(streams.clone()));
         }
+        self.note_streams(&streams);
         self.media = Some(media);
         self.dialog = Some(dialog);
         if self.ivr_key.is_some() {

@@ -24,7 +24,8 @@ impl Call {
 
     /// The caller is in the meeting. Until the meeting side sends its layout, the caller
     /// sees that it is connected; its own video is decoded from now on.
-    pub(super) fn show_connected(&self) {
+    pub(super) fn show_connected(&mut self) {
+        self.in_meeting = true;
         let Some(m) = &self.media else { return };
         m.send(MediaCmd::StopAudio);
         let provider = self

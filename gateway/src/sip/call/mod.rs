@@ -24,6 +24,7 @@ use tracing::Instrument;
 mod answer;
 mod ivr;
 mod media;
+mod meeting;
 mod session;
 mod support;
 
@@ -82,6 +83,16 @@ struct Call {
     media_events: Option<mpsc::UnboundedReceiver<MediaEvent>>,
     /// Waiting in the lobby (direct dial or after the IVR).
     in_lobby: bool,
+    /// Admitted: in the meeting (or about to be).
+    in_meeting: bool,
+    /// The meeting room: joined once the meeting is known.
+    meeting: Option<cvi_meet::VtcLink>,
+    meeting_events: Option<mpsc::UnboundedReceiver<cvi_meet::VtcEvent>>,
+    meeting_tried: bool,
+    meeting_entered: bool,
+    audio_codec: Option<cvi_media_gst::AudioCodec>,
+    /// Keypad digits from the caller's audio while in the meeting.
+    keypad: Option<super::ivr_driver::DigitTap>,
 }
 
 impl Call {
@@ -100,6 +111,13 @@ impl Call {
             audio_rx: None,
             media_events: None,
             in_lobby: false,
+            in_meeting: false,
+            meeting: None,
+            meeting_events: None,
+            meeting_tried: false,
+            meeting_entered: false,
+            audio_codec: None,
+            keypad: None,
         }
     }
 

@@ -10,6 +10,7 @@ impl Call {
         let mut bye_sent = false;
         let mut audio_rx = self.audio_rx.take();
         let mut media_events = self.media_events.take();
+        let mut meeting_events = None;
         // A direct-dial caller waits in the lobby as long as an IVR caller would.
         let lobby_deadline = (self.in_lobby && self.ivr.is_none())
             .then(|| tokio::time::Instant::now() + cvi_ivr::Config::default().lobby_timeout);
@@ -26,8 +27,12 @@ impl Call {
         loop {
             // Audio RTP is only needed while the IVR listens for digits: closing the channel
             // stops the socket task from copying every packet for nobody.
-            if self.ivr.is_none() {
+            if self.ivr.is_none() && self.meeting.is_none() && self.meeting_tried {
                 audio_rx = None;
+            }
+            self.sync_meeting().await;
+            if meeting_events.is_none() {
+                meeting_events = self.meeting_events.take();
             }
             let timer = async {
                 match refresh_deadline {
@@ -68,8 +73,24 @@ impl Call {
                     _ => std::future::pending::<()>().await,
                 }
             };
+            let meeting_event = async {
+                match meeting_events.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let input = tokio::select! {
                 i = rx.recv() => i,
+                e = meeting_event => {
+                    match e {
+                        Some(e) => self.on_meeting_event(e).await,
+                        None => {
+                            meeting_events = None;
+                            self.meeting = None;
+                        }
+                    }
+                    continue;
+                }
                 () = lobby_timer => {
                     tracing::info!("nobody admitted the caller: lobby timeout");
                     self.in_lobby = false;
@@ -113,8 +134,8 @@ impl Call {
                 p = audio => {
                     match (p, self.ivr.as_mut()) {
                         (Some(p), Some(d)) => d.on_rtp(&p, std::time::Instant::now()),
+                        (Some(p), None) => self.meeting_rtp(&p),
                         (None, _) => audio_rx = None,
-                        _ => {}
                     }
                     if self.drive_ivr().await && !bye_sent {
                         self.send_bye("IVR finished").await;
@@ -297,6 +318,7 @@ impl Call {
                 }
                 tracing::info!(streams = streams.len(), "session modified");
                 media.send(MediaCmd::Streams(streams.clone()));
+                self.note_streams(&streams);
                 let infos = stream_infos(&streams);
                 self.ctx
                     .shared
@@ -329,6 +351,7 @@ impl Call {
         if let Some(m) = &self.media {
             m.send(MediaCmd::Streams(streams.clone()));
         }
+        self.note_streams(&streams);
         let infos = stream_infos(&streams);
         self.ctx
             .shared
@@ -352,6 +375,8 @@ impl Call {
                     tracing::debug!("DTMF by SIP INFO");
                     if let Some(ivr) = self.ivr.as_mut() {
                         ivr.on_info_digit(d, std::time::Instant::now());
+                    } else {
+                        self.meeting_digit(d);
                     }
                     self.respond(&key, &req, 200, &[], None).await;
                 }

@@ -49,6 +49,10 @@ pub(crate) enum MediaCmd {
     Connected,
     /// The caller asked for a keyframe by SIP INFO (`picture_fast_update`).
     KeyframeRequest,
+    /// The caller is in a meeting room: its media goes there, the composite comes back.
+    Meeting(cvi_meet::VtcMedia),
+    /// The meeting needs a keyframe of the caller's video: ask it (PLI, FIR or SIP INFO).
+    AskKeyframe,
 }
 
 /// What the media tells the call.

@@ -6,14 +6,18 @@ use super::stats::MediaStats;
 use super::stream::{Inbound, StreamIo};
 use super::{MediaCmd, MediaEvent, MediaSetup, RtpPair};
 use cvi_ivr::PromptId;
+use cvi_media::rtp::RtpHeader;
 use cvi_media::rtp::h264::{PacketizationMode, packetize};
 use cvi_media::rtp::rtcp::{self, RtcpPacket};
 use cvi_media::sdp::{ContentRole, NegotiatedStream, RtcpFeedback, StreamKind};
 use cvi_media_gst::prompt_cache::ts_per_frame;
 use cvi_media_gst::{
-    AudioCodec, EncodedFrame, Frames, H264Decoder, SlateParams, SlateSubscription,
+    AudioCodec, CompositeSubscription, EncodedFrame, Frames, H264Decoder, SlateParams,
+    SlateSubscription,
 };
+use cvi_meet::{VtcMedia, VtcMediaIn, VtcMediaOut};
 use rand::Rng;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +34,8 @@ const KEYFRAME_FORWARD_EVERY: Duration = Duration::from_millis(500);
 const KEYFRAME_ASK_EVERY: Duration = Duration::from_secs(1);
 /// RTCP report interval (RFC 3550 §6.2: 5 s minimum, randomised ×0.5–1.5).
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// Mix frames from the meeting queued for the 20 ms clock (then the oldest goes).
+const MIX_QUEUE: usize = 5;
 
 pub(crate) struct TaskIo {
     pub setup: MediaSetup,
@@ -109,6 +115,10 @@ struct Task {
     /// reused from frame to frame, so sending allocates nothing per packet.
     packet_bytes: Vec<u8>,
     packet_ends: Vec<(usize, bool)>,
+    /// In a meeting: the caller's media goes there, its composite and mix come back.
+    meeting: Option<VtcMedia>,
+    composite: Option<CompositeSubscription>,
+    mix: VecDeque<Vec<u8>>,
 }
 
 enum Ev {
@@ -119,6 +129,7 @@ enum Ev {
     Publish,
     Frame(Result<Arc<EncodedFrame>, broadcast::error::RecvError>),
     Job(Result<Loaded, tokio::task::JoinError>),
+    Meeting(Option<VtcMediaOut>),
 }
 
 #[derive(Clone, Copy)]
@@ -184,6 +195,9 @@ pub(crate) async fn run(io: TaskIo) {
         fir_seq: 0,
         packet_bytes: Vec::new(),
         packet_ends: Vec::new(),
+        meeting: None,
+        composite: None,
+        mix: VecDeque::new(),
     };
     let mut bufs = [[0u8; 2048]; 4];
     let mut audio_tick = tokio::time::interval(Duration::from_millis(20));
@@ -203,7 +217,8 @@ pub(crate) async fn run(io: TaskIo) {
             _ = audio_tick.tick() => Ev::AudioTick,
             () = tokio::time::sleep_until(rtcp_at) => Ev::Rtcp,
             _ = publish.tick() => Ev::Publish,
-            f = next_frame(&mut t.slate) => Ev::Frame(f),
+            f = next_frame(&mut t.composite, &mut t.slate) => Ev::Frame(f),
+            m = next_meeting(&mut t.meeting) => Ev::Meeting(m),
             Some(j) = t.jobs.join_next(), if !t.jobs.is_empty() => Ev::Job(j),
         };
         match ev {
@@ -239,7 +254,25 @@ pub(crate) async fn run(io: TaskIo) {
                     t.publish();
                 }
             }
-            Ev::Frame(Err(broadcast::error::RecvError::Closed)) => t.slate = None,
+            Ev::Frame(Err(broadcast::error::RecvError::Closed)) => {
+                if t.composite.take().is_none() {
+                    t.slate = None;
+                }
+            }
+            Ev::Meeting(Some(VtcMediaOut::Video(sub))) => {
+                t.composite = Some(sub);
+                t.force_keyframe();
+            }
+            Ev::Meeting(Some(VtcMediaOut::Audio(a))) => {
+                if t.mix.len() >= MIX_QUEUE {
+                    t.mix.pop_front();
+                }
+                t.mix.push_back(a);
+            }
+            Ev::Meeting(None) => {
+                t.meeting = None;
+                t.composite = None;
+            }
             Ev::Frame(Err(broadcast::error::RecvError::Lagged(_))) => {}
             Ev::Job(Ok(l)) => {
                 t.loaded(l);
@@ -251,11 +284,21 @@ pub(crate) async fn run(io: TaskIo) {
     t.publish();
 }
 
+/// The next frame to send: the meeting's composite once there is one, else the slate.
 async fn next_frame(
+    c: &mut Option<CompositeSubscription>,
     s: &mut Option<SlateSubscription>,
 ) -> Result<Arc<EncodedFrame>, broadcast::error::RecvError> {
-    match s {
-        Some(s) => s.recv().await,
+    match (c, s) {
+        (Some(c), _) => c.recv().await,
+        (None, Some(s)) => s.recv().await,
+        (None, None) => std::future::pending().await,
+    }
+}
+
+async fn next_meeting(m: &mut Option<VtcMedia>) -> Option<VtcMediaOut> {
+    match m {
+        Some(m) => m.rx.recv().await,
         None => std::future::pending().await,
     }
 }
@@ -299,6 +342,17 @@ impl Task {
             MediaCmd::KeyframeRequest => {
                 self.video.stats.keyframe_requests_received += 1;
                 self.forward_keyframe_request();
+            }
+            MediaCmd::Meeting(m) => {
+                // The meeting decodes the caller's video only if someone needs it decoded.
+                self.decoder = None;
+                if let Some(p) = &self.slate_params {
+                    m.send(VtcMediaIn::Params(p.clone()));
+                }
+                self.meeting = Some(m);
+            }
+            MediaCmd::AskKeyframe => {
+                self.pending_ask = true;
             }
         }
     }
@@ -345,6 +399,9 @@ impl Task {
         if params != self.slate_params {
             self.slate_params = params;
             self.subscribe_slate();
+            if let (Some(m), Some(p)) = (&self.meeting, &self.slate_params) {
+                m.send(VtcMediaIn::Params(p.clone()));
+            }
         }
         if video_codec_changed && self.connected {
             self.decoder = None;
@@ -386,7 +443,7 @@ impl Task {
     }
 
     fn start_decoder(&mut self) {
-        if self.decoder.is_some() || self.decoder_pending {
+        if self.decoder.is_some() || self.decoder_pending || self.meeting.is_some() {
             return;
         }
         let Some(n) = self.video.neg.as_ref() else {
@@ -429,7 +486,7 @@ impl Task {
             Loaded::Decoder(d) => {
                 self.decoder_pending = false;
                 match d {
-                    Ok(d) if self.connected => {
+                    Ok(d) if self.connected && self.meeting.is_none() => {
                         self.decoder = Some(d);
                         // Decoding starts at an IDR: ask for one now.
                         self.last_ask = None;
@@ -478,7 +535,12 @@ impl Task {
                 });
             }
         }
-        let payload = match frame.or_else(|| self.silence.clone()) {
+        let mix = if frame.is_none() {
+            self.mix.pop_front()
+        } else {
+            None
+        };
+        let payload = match frame.or(mix).or_else(|| self.silence.clone()) {
             Some(p) => p,
             None => return,
         };
@@ -541,17 +603,48 @@ impl Task {
                 if !self.audio_tx.is_closed() {
                     let _ = self.audio_tx.try_send(self.audio.plain.clone());
                 }
+                self.to_meeting(Stream::Audio);
             }
             (Stream::Video, Inbound::Rtp) => {
                 if let Some(d) = &self.decoder {
                     d.push_rtp(&self.video.plain);
                 }
+                self.to_meeting(Stream::Video);
                 if std::mem::take(&mut self.video.moved) {
                     // What we sent before went elsewhere: start the caller's picture afresh.
                     self.force_keyframe();
                 }
             }
         }
+    }
+
+    /// The caller's audio or H.264 payload to the meeting (its main codec only: no DTMF
+    /// events, no comfort noise).
+    fn to_meeting(&self, stream: Stream) {
+        let Some(m) = &self.meeting else { return };
+        let s = match stream {
+            Stream::Audio => &self.audio,
+            Stream::Video => &self.video,
+        };
+        let (Some(h), Some(n)) = (RtpHeader::parse(&s.plain), s.neg.as_ref()) else {
+            return;
+        };
+        if h.payload_type != n.codec.payload_type {
+            return;
+        }
+        let payload = h.payload(&s.plain).to_vec();
+        m.send(match stream {
+            Stream::Audio => VtcMediaIn::Audio {
+                payload,
+                timestamp: h.timestamp,
+            },
+            Stream::Video => VtcMediaIn::Video {
+                payload,
+                marker: h.marker,
+                timestamp: h.timestamp,
+                seq: h.sequence,
+            },
+        });
     }
 
     fn rtcp_in(&mut self, stream: Stream, packets: &[RtcpPacket], since: Duration) {
@@ -592,24 +685,28 @@ impl Task {
             return;
         }
         self.last_forward = Some(now);
-        if let Some(s) = &self.slate {
+        if let Some(c) = &self.composite {
+            c.request_keyframe();
+        } else if let Some(s) = &self.slate {
             s.request_keyframe();
         }
     }
 
     /// Our decoder's needs: a keyframe asked for by PLI, FIR or SIP INFO.
     async fn check_decoder(&mut self) {
-        let Some(d) = &self.decoder else { return };
-        let wants = d.take_keyframe_request() || std::mem::take(&mut self.pending_ask);
-        let st = d.stats();
-        if self.video.stats.frames_decoded == 0 && st.frames_decoded > 0 {
-            self.publish();
+        let mut wants = std::mem::take(&mut self.pending_ask);
+        if let Some(d) = &self.decoder {
+            wants |= d.take_keyframe_request();
+            let st = d.stats();
+            if self.video.stats.frames_decoded == 0 && st.frames_decoded > 0 {
+                self.publish();
+            }
+            self.video.stats.frames_decoded = st.frames_decoded;
+            self.video.stats.width = st.width;
+            self.video.stats.height = st.height;
+            self.video.stats.decode_errors = st.errors;
         }
-        self.video.stats.frames_decoded = st.frames_decoded;
-        self.video.stats.width = st.width;
-        self.video.stats.height = st.height;
-        self.video.stats.decode_errors = st.errors;
-        if !wants {
+        if !wants || self.video.neg.is_none() {
             return;
         }
         let now = Instant::now();

@@ -224,6 +224,27 @@ impl Store {
         view(&mut conn, m).await
     }
 
+    /// A meeting by its id alone (the embedded meeting page's `/meet/{id}`): None when
+    /// there is no such meeting or it has expired.
+    pub async fn live_meeting(&self, id: &str, now: DateTime<Utc>) -> Result<Option<MeetingView>> {
+        let Ok(id) = Uuid::parse_str(id) else {
+            return Ok(None);
+        };
+        let mut conn = self.read.acquire().await?;
+        let Some(m) = sqlx::query("SELECT * FROM meetings WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .as_ref()
+            .map(row)
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        let v = view(&mut conn, m).await?;
+        Ok((v.expiry_date_time > now).then_some(v))
+    }
+
     /// Graph's `onlineMeetings?$filter=VideoTeleconferenceId eq '…'`. Only meetings whose
     /// coordinates are live are found (the ID is not shown otherwise).
     pub async fn meetings_by_vtc(&self, tenant: Uuid, vtc: &str) -> Result<Vec<MeetingView>> {

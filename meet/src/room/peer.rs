@@ -1,0 +1,374 @@
+//! One browser in a room: its str0m [`Rtc`], the tracks it sends us, the tracks of other
+//! participants we send it, and the offer/answer state of its renegotiations.
+
+use crate::protocol::ServerMsg;
+use cvi_meeting::ParticipantId as Pid;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::sync::mpsc;
+
+/// A track of another participant that this browser receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TrackOut {
+    pub source: Pid,
+    pub kind: MediaKind,
+    pub state: OutState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OutState {
+    ToOpen,
+    Negotiating(Mid),
+    Open(Mid),
+    ToStop(Mid),
+    NegotiatingStop(Mid),
+}
+
+impl OutState {
+    fn mid(self) -> Option<Mid> {
+        match self {
+            OutState::ToOpen => None,
+            OutState::Negotiating(m)
+            | OutState::Open(m)
+            | OutState::ToStop(m)
+            | OutState::NegotiatingStop(m) => Some(m),
+        }
+    }
+}
+
+/// What polling a peer produced, for the room to act on.
+pub(super) enum PeerOut {
+    /// A frame of this browser's own audio or video.
+    Media(MediaKind, Box<MediaData>),
+    /// The browser wants a keyframe of the source it receives on this out track.
+    KeyframeWanted { source: Pid, kind: MediaKind },
+    /// ICE and DTLS are up.
+    Connected,
+}
+
+pub(super) struct Peer {
+    pub id: Pid,
+    pub name: String,
+    pub host: bool,
+    pub tx: mpsc::UnboundedSender<ServerMsg>,
+    pub rtc: Rtc,
+    /// The browser's one offer has been answered.
+    pub offered: bool,
+    pending: Option<SdpPendingOffer>,
+    pub tracks_in: Vec<(Mid, MediaKind)>,
+    pub tracks_out: Vec<TrackOut>,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    pub last_keyframe_ask: Option<Instant>,
+    /// The browser's audio decoded to 48 kHz, for the VTCs' mixes and the recording.
+    pub audio_dec: Option<cvi_media_gst::AudioDecoder>,
+    pub pcm: VecDeque<i16>,
+    pub connected: bool,
+}
+
+impl Peer {
+    pub(super) fn new(
+        id: Pid,
+        name: String,
+        host: bool,
+        tx: mpsc::UnboundedSender<ServerMsg>,
+        local: SocketAddr,
+        now: Instant,
+    ) -> Result<Peer, String> {
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .build(now);
+        let candidate =
+            Candidate::host(local, "udp").map_err(|e| format!("host candidate {local}: {e}"))?;
+        rtc.add_local_candidate(candidate);
+        Ok(Peer {
+            id,
+            name,
+            host,
+            tx,
+            rtc,
+            offered: false,
+            pending: None,
+            tracks_in: Vec::new(),
+            tracks_out: Vec::new(),
+            audio_muted: false,
+            video_muted: false,
+            last_keyframe_ask: None,
+            audio_dec: None,
+            pcm: VecDeque::new(),
+            connected: false,
+        })
+    }
+
+    pub(super) fn send(&self, m: ServerMsg) {
+        let _ = self.tx.send(m);
+    }
+
+    pub(super) fn error(&self, message: impl Into<String>) {
+        self.send(ServerMsg::Error {
+            message: message.into(),
+        });
+    }
+
+    /// The browser's offer (its camera and microphone).
+    pub(super) fn on_offer(&mut self, sdp: &str) -> Result<(), String> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| format!("bad offer: {e}"))?;
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| format!("offer not accepted: {e}"))?;
+        // An offer cancels any negotiation of ours in flight: redo it afterwards.
+        self.pending = None;
+        for t in &mut self.tracks_out {
+            t.state = match t.state {
+                OutState::Negotiating(_) => OutState::ToOpen,
+                OutState::NegotiatingStop(m) => OutState::ToStop(m),
+                s => s,
+            };
+        }
+        self.offered = true;
+        self.send(ServerMsg::Answer {
+            sdp: answer.to_sdp_string(),
+        });
+        Ok(())
+    }
+
+    /// The browser's answer to our offer. Returns the out tracks that just opened (their
+    /// sources owe this browser a keyframe).
+    pub(super) fn on_answer(&mut self, sdp: &str) -> Result<Vec<(Pid, MediaKind)>, String> {
+        let Some(pending) = self.pending.take() else {
+            return Err("an answer without an offer".into());
+        };
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| format!("bad answer: {e}"))?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| format!("answer not accepted: {e}"))?;
+        let mut opened = Vec::new();
+        for t in &mut self.tracks_out {
+            if let OutState::Negotiating(m) = t.state {
+                t.state = OutState::Open(m);
+                opened.push((t.source, t.kind));
+            }
+        }
+        self.tracks_out
+            .retain(|t| !matches!(t.state, OutState::NegotiatingStop(_)));
+        Ok(opened)
+    }
+
+    pub(super) fn on_candidate(&mut self, candidate: &str) {
+        // mDNS (`.local`) candidates cannot be resolved here; peer-reflexive discovery from the
+        // browser's checks covers them.
+        match Candidate::from_sdp_string(candidate) {
+            Ok(c) => self.rtc.add_remote_candidate(c),
+            Err(e) => tracing::debug!(peer = %self.id.0, "ignoring candidate: {e}"),
+        }
+    }
+
+    /// Sends the browser the participant's track from now on.
+    pub(super) fn want(&mut self, source: Pid, kind: MediaKind) {
+        let exists = self
+            .tracks_out
+            .iter()
+            .any(|t| t.source == source && t.kind == kind && !is_stopping(t.state));
+        if !exists && source != self.id {
+            self.tracks_out.push(TrackOut {
+                source,
+                kind,
+                state: OutState::ToOpen,
+            });
+        }
+    }
+
+    /// Stops sending every track of `source`.
+    pub(super) fn forget(&mut self, source: Pid) {
+        self.tracks_out.retain_mut(|t| {
+            if t.source != source {
+                return true;
+            }
+            match t.state {
+                OutState::ToOpen => false,
+                OutState::Open(m) | OutState::Negotiating(m) => {
+                    t.state = OutState::ToStop(m);
+                    true
+                }
+                _ => true,
+            }
+        });
+    }
+
+    /// Where to write `source`'s `kind` for this browser, if negotiated.
+    pub(super) fn out_mid(&self, source: Pid, kind: MediaKind) -> Option<Mid> {
+        self.tracks_out
+            .iter()
+            .find(|t| t.source == source && t.kind == kind)
+            .and_then(|t| match t.state {
+                OutState::Open(m) => Some(m),
+                _ => None,
+            })
+    }
+
+    /// Sends an offer when tracks were added or removed and no negotiation is in flight.
+    pub(super) fn negotiate(&mut self) {
+        if !self.offered || self.pending.is_some() || !self.rtc.is_alive() {
+            return;
+        }
+        let mut change = self.rtc.sdp_api();
+        for t in &mut self.tracks_out {
+            match t.state {
+                OutState::ToOpen => {
+                    let stream = participant_ref(t.source);
+                    let track = format!("{stream}-{}", kind_name(t.kind));
+                    let mid = change.add_media(
+                        t.kind,
+                        Direction::SendOnly,
+                        Some(stream),
+                        Some(track),
+                        None,
+                    );
+                    t.state = OutState::Negotiating(mid);
+                }
+                OutState::ToStop(m) => {
+                    change.stop_media(m);
+                    t.state = OutState::NegotiatingStop(m);
+                }
+                _ => {}
+            }
+        }
+        if !change.has_changes() {
+            return;
+        }
+        if let Some((offer, pending)) = change.apply() {
+            self.pending = Some(pending);
+            self.send(ServerMsg::Offer {
+                sdp: offer.to_sdp_string(),
+            });
+        }
+    }
+
+    /// Asks the browser for a keyframe of its own video.
+    pub(super) fn ask_keyframe(&mut self, now: Instant) {
+        if self
+            .last_keyframe_ask
+            .is_some_and(|t| now.duration_since(t) < super::KEYFRAME_ASK_EVERY)
+        {
+            return;
+        }
+        let Some(&(mid, _)) = self.tracks_in.iter().find(|(_, k)| *k == MediaKind::Video) else {
+            return;
+        };
+        if let Some(mut w) = self.rtc.writer(mid) {
+            let kind = if w.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
+                KeyframeRequestKind::Pli
+            } else {
+                KeyframeRequestKind::Fir
+            };
+            if w.request_keyframe(None, kind).is_ok() {
+                self.last_keyframe_ask = Some(now);
+            }
+        }
+    }
+
+    pub(super) fn input(&mut self, input: Input<'_>) {
+        if !self.rtc.is_alive() {
+            return;
+        }
+        if let Err(e) = self.rtc.handle_input(input) {
+            tracing::info!(peer = %self.id.0, "browser WebRTC failed: {e}");
+            self.rtc.disconnect();
+        }
+    }
+
+    /// Polls until str0m wants a timeout: datagrams go to `transmit`, events to `out`.
+    pub(super) fn poll(
+        &mut self,
+        transmit: &mut dyn FnMut(&[u8], SocketAddr),
+        out: &mut Vec<PeerOut>,
+    ) -> Option<Instant> {
+        loop {
+            if !self.rtc.is_alive() {
+                return None;
+            }
+            let o = match self.rtc.poll_output() {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::info!(peer = %self.id.0, "browser WebRTC failed: {e}");
+                    self.rtc.disconnect();
+                    return None;
+                }
+            };
+            match o {
+                Output::Timeout(t) => return Some(t),
+                Output::Transmit(t) => transmit(&t.contents, t.destination),
+                Output::Event(e) => self.on_event(e, out),
+            }
+        }
+    }
+
+    fn on_event(&mut self, e: Event, out: &mut Vec<PeerOut>) {
+        match e {
+            Event::Connected => {
+                self.connected = true;
+                out.push(PeerOut::Connected);
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                tracing::info!(peer = %self.id.0, "browser ICE disconnected");
+                self.rtc.disconnect();
+            }
+            Event::MediaAdded(m)
+                if m.direction.is_receiving()
+                    && !self.tracks_in.iter().any(|(mid, _)| *mid == m.mid) =>
+            {
+                self.tracks_in.push((m.mid, m.kind));
+            }
+            Event::MediaData(d) => {
+                let kind = self
+                    .tracks_in
+                    .iter()
+                    .find(|(mid, _)| *mid == d.mid)
+                    .map(|(_, k)| *k);
+                if let Some(kind) = kind {
+                    out.push(PeerOut::Media(kind, Box::new(d)));
+                }
+            }
+            Event::KeyframeRequest(r) => {
+                if let Some(t) = self
+                    .tracks_out
+                    .iter()
+                    .find(|t| t.state.mid() == Some(r.mid))
+                {
+                    out.push(PeerOut::KeyframeWanted {
+                        source: t.source,
+                        kind: t.kind,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_stopping(s: OutState) -> bool {
+    matches!(s, OutState::ToStop(_) | OutState::NegotiatingStop(_))
+}
+
+fn kind_name(k: MediaKind) -> &'static str {
+    match k {
+        MediaKind::Audio => "audio",
+        MediaKind::Video => "video",
+    }
+}
+
+/// The id the page knows a participant by (also its msid stream id).
+pub(crate) fn participant_ref(p: Pid) -> String {
+    format!("p{}", p.0)
+}

@@ -1,0 +1,353 @@
+//! VTCs in the room: lobby, entering, their H.264 forwarded to browsers without decoding,
+//! their audio transcoded to Opus, keypad commands.
+
+use super::*;
+use crate::vtc::VtcMediaOut;
+use cvi_media::rtp::h264::{self, Depacketizer};
+use cvi_media_gst::{SlateParams, VideoCodec};
+use cvi_meeting::{Command, CommandParser, Layout};
+use str0m::format::Codec;
+use str0m::media::{Frequency, MediaKind, MediaTime};
+
+pub(super) struct VtcState {
+    pub id: Pid,
+    pub name: String,
+    pub call_id: String,
+    pub entered: bool,
+    /// Muted in the meeting with `*6`.
+    pub muted: bool,
+    pub layout: Layout,
+    pub events: mpsc::UnboundedSender<VtcEvent>,
+    pub media_out: mpsc::UnboundedSender<VtcMediaOut>,
+    pub params: Option<SlateParams>,
+    /// The view (composite output) this VTC receives, if subscribed.
+    pub view: Option<String>,
+    pub audio: Option<AudioCodec>,
+    audio_dec: Option<cvi_media_gst::AudioDecoder>,
+    opus: Option<cvi_media_gst::AudioEncoder>,
+    pub encoder: Option<cvi_media_gst::AudioEncoder>,
+    pub pcm: std::collections::VecDeque<i16>,
+    opus_samples: u64,
+    depack: Depacketizer,
+    video_ts: Option<(u32, u64)>,
+    pub has_video: bool,
+    keys: CommandParser,
+    last_ask: Option<Instant>,
+}
+
+impl VtcState {
+    pub(super) fn kinds(&self) -> Vec<MediaKind> {
+        let mut k = Vec::new();
+        if self.audio.is_some() {
+            k.push(MediaKind::Audio);
+        }
+        if self.has_video {
+            k.push(MediaKind::Video);
+        }
+        k
+    }
+
+    pub(super) fn ask_keyframe(&mut self, now: Instant) {
+        if self
+            .last_ask
+            .is_some_and(|t| now.duration_since(t) < KEYFRAME_ASK_EVERY)
+        {
+            return;
+        }
+        self.last_ask = Some(now);
+        let _ = self.events.send(VtcEvent::AskKeyframe);
+    }
+
+    /// Extends a 32-bit RTP timestamp to 64 bits.
+    fn extend_ts(&mut self, ts: u32) -> u64 {
+        let ext = match self.video_ts {
+            None => u64::from(ts),
+            Some((last, ext)) => {
+                let delta = ts.wrapping_sub(last) as i32;
+                ext.saturating_add_signed(i64::from(delta))
+            }
+        };
+        self.video_ts = Some((ts, ext));
+        ext
+    }
+}
+
+impl Room {
+    pub(super) fn vtc_join(&mut self, join: VtcJoin) -> VtcLink {
+        let id = self.new_id();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        tracing::info!(meeting = %self.meeting.id, participant = id.0, waiting = join.waiting, "VTC joining");
+        self.vtcs.push(VtcState {
+            id,
+            name: join.name,
+            call_id: join.call_id,
+            entered: false,
+            muted: false,
+            layout: Layout::default(),
+            events: events_tx,
+            media_out: out_tx,
+            params: None,
+            view: None,
+            audio: join.audio,
+            audio_dec: None,
+            opus: None,
+            encoder: None,
+            pcm: Default::default(),
+            opus_samples: 0,
+            depack: Depacketizer::new(),
+            video_ts: None,
+            has_video: false,
+            keys: CommandParser::new(),
+            last_ask: None,
+        });
+        self.ever_joined = true;
+        if !join.waiting {
+            self.vtc_enter(id);
+        } else {
+            self.broadcast_roster();
+        }
+        VtcLink {
+            id,
+            room: self.tx.clone(),
+            events: Some(events),
+            media: Some(VtcMedia {
+                id,
+                tx: self.media_tx.clone(),
+                rx: out_rx,
+            }),
+        }
+    }
+
+    pub(super) fn vtc_enter(&mut self, id: Pid) {
+        let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id) else {
+            return;
+        };
+        if v.entered {
+            return;
+        }
+        v.entered = true;
+        self.order.push(id);
+        let kinds = v.kinds();
+        for p in &mut self.peers {
+            for k in &kinds {
+                p.want(id, *k);
+            }
+        }
+        tracing::info!(meeting = %self.meeting.id, participant = id.0, "VTC in the meeting");
+        // It sees and hears what is going on, including a recording already running.
+        for a in self.notices.for_new_viewer() {
+            if let cvi_meeting::NoticeAction::PlayNotice(kind) = a
+                && let Some(v) = self.vtcs.iter().find(|v| v.id == id)
+            {
+                let _ = v.events.send(VtcEvent::Notice(kind));
+            }
+        }
+        self.subscribe_vtc(id);
+        self.broadcast_roster();
+    }
+
+    pub(super) fn vtc_leave(&mut self, id: Pid) {
+        let Some(i) = self.vtcs.iter().position(|v| v.id == id) else {
+            return;
+        };
+        self.vtcs.remove(i);
+        self.order.retain(|o| *o != id);
+        self.speaker.remove(id);
+        self.mix.remove_source(id);
+        for p in &mut self.peers {
+            p.forget(id);
+        }
+        tracing::info!(meeting = %self.meeting.id, participant = id.0, "VTC left");
+        self.broadcast_roster();
+        self.mix.drop_unused_views(&self.vtcs);
+    }
+
+    /// A host's lobby decision from the page.
+    pub(super) fn lobby_verdict(&mut self, who: &str, admit: bool) {
+        let Some(v) = self
+            .vtcs
+            .iter()
+            .find(|v| !v.entered && participant_ref(v.id) == who)
+        else {
+            return;
+        };
+        tracing::info!(meeting = %self.meeting.id, participant = v.id.0, call_id = %v.call_id, admit, "lobby verdict from the page");
+        let _ = v.events.send(if admit {
+            VtcEvent::Admitted
+        } else {
+            VtcEvent::Rejected
+        });
+        // The call confirms with `enter()` once it has carried the verdict out; a rejected
+        // VTC leaves when its call ends.
+    }
+
+    pub(super) fn vtc_digit(&mut self, id: Pid, key: char) {
+        let now = Instant::now();
+        let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id && v.entered) else {
+            return;
+        };
+        match v.keys.handle_digit(key, now) {
+            Some(Command::NextLayout) => {
+                v.layout = v.layout.next();
+                tracing::info!(
+                    participant = id.0,
+                    layout = v.layout.as_str(),
+                    "VTC changed layout"
+                );
+                self.subscribe_vtc(id);
+            }
+            Some(Command::ToggleMute) => {
+                v.muted = !v.muted;
+                tracing::info!(participant = id.0, muted = v.muted, "VTC toggled its mute");
+                self.broadcast_roster();
+            }
+            None => {}
+        }
+    }
+
+    pub(super) fn vtc_audio(&mut self, id: Pid, codec: Option<AudioCodec>) {
+        if let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id)
+            && v.audio != codec
+        {
+            v.audio = codec;
+            v.audio_dec = None;
+            v.opus = None;
+            v.encoder = None;
+        }
+    }
+
+    pub(super) fn on_vtc_media(&mut self, id: Pid, m: VtcMediaIn) {
+        let now = Instant::now();
+        match m {
+            VtcMediaIn::Params(p) => {
+                if let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id) {
+                    v.params = Some(p);
+                }
+                self.subscribe_vtc(id);
+            }
+            VtcMediaIn::Audio { payload, .. } => self.vtc_audio_in(id, &payload),
+            VtcMediaIn::Video {
+                payload,
+                marker,
+                timestamp,
+                ..
+            } => self.vtc_video_in(id, &payload, marker, timestamp, now),
+        }
+    }
+
+    fn vtc_audio_in(&mut self, id: Pid, payload: &[u8]) {
+        let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id && v.entered) else {
+            return;
+        };
+        let Some(codec) = v.audio else { return };
+        if v.audio_dec.is_none() {
+            v.audio_dec = cvi_media_gst::AudioDecoder::new(codec, 48_000)
+                .map_err(|e| tracing::warn!("no decoder for the VTC's audio: {e}"))
+                .ok();
+        }
+        if v.opus.is_none() {
+            v.opus = cvi_media_gst::AudioEncoder::new(AudioCodec::Opus, 48_000)
+                .map_err(|e| tracing::warn!("no Opus encoder for the VTC's audio: {e}"))
+                .ok();
+        }
+        let Some(pcm) = v.audio_dec.as_mut().and_then(|d| d.decode(payload).ok()) else {
+            return;
+        };
+        let level = cvi_media_gst::level_dbov(&pcm);
+        let muted = v.muted;
+        let pcm = if muted { vec![0; pcm.len()] } else { pcm };
+        mix::queue_pcm(&mut v.pcm, &pcm);
+        let packets = v
+            .opus
+            .as_mut()
+            .and_then(|e| e.encode(&pcm).ok())
+            .unwrap_or_default();
+        let mut times = Vec::with_capacity(packets.len());
+        for _ in &packets {
+            times.push(MediaTime::new(v.opus_samples, Frequency::FORTY_EIGHT_KHZ));
+            v.opus_samples += FRAME as u64;
+        }
+        let now = Instant::now();
+        if !muted && self.speaker.report(id, level, now) {
+            self.refresh_layouts();
+        }
+        for p in &mut self.peers {
+            let Some(mid) = p.out_mid(id, MediaKind::Audio) else {
+                continue;
+            };
+            for (packet, t) in packets.iter().zip(&times) {
+                let Some(w) = p.rtc.writer(mid) else { break };
+                let Some(pt) = w
+                    .payload_params()
+                    .find(|pp| pp.spec().codec == Codec::Opus)
+                    .map(|pp| pp.pt())
+                else {
+                    break;
+                };
+                let w = w.audio_level(-(level.min(127) as i8), level < 60);
+                if let Err(e) = w.write(pt, now, *t, packet.clone()) {
+                    tracing::debug!("VTC audio to browser: {e}");
+                }
+            }
+        }
+    }
+
+    fn vtc_video_in(&mut self, id: Pid, payload: &[u8], marker: bool, ts: u32, now: Instant) {
+        let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id && v.entered) else {
+            return;
+        };
+        let Some(au) = v.depack.push(payload, marker) else {
+            return;
+        };
+        let time = MediaTime::new(v.extend_ts(ts), Frequency::NINETY_KHZ);
+        if !v.has_video {
+            v.has_video = true;
+            for p in &mut self.peers {
+                p.want(id, MediaKind::Video);
+            }
+            self.refresh_layouts();
+        }
+        let keyframe = h264::is_keyframe(&au);
+        let au: Arc<[u8]> = au.into();
+        for p in &mut self.peers {
+            let Some(mid) = p.out_mid(id, MediaKind::Video) else {
+                continue;
+            };
+            let Some(w) = p.rtc.writer(mid) else { continue };
+            // Passthrough: the VTC's access units as they are, packetized mode 1.
+            let Some(pt) = w
+                .payload_params()
+                .filter(|pp| pp.spec().codec == Codec::H264)
+                .max_by_key(|pp| {
+                    h264_preference(
+                        pp.spec().format.packetization_mode,
+                        pp.spec().format.profile_level_id,
+                    )
+                })
+                .map(|pp| pp.pt())
+            else {
+                continue;
+            };
+            if let Err(e) = w.write(pt, now, time, au.clone()) {
+                tracing::debug!("VTC video to browser: {e}");
+            }
+        }
+        if self.mix.video_needed() {
+            self.mix.push_video(id, VideoCodec::H264, &au, keyframe);
+        }
+    }
+}
+
+/// Which of a browser's H.264 payload types to forward a VTC's stream on: packetization
+/// mode 1 over 0, constrained baseline (42e0xx) over baseline over anything else.
+fn h264_preference(mode: Option<u8>, profile_level_id: Option<u32>) -> u32 {
+    let mode = u32::from(mode == Some(1)) * 10;
+    let profile = match profile_level_id.map(|p| p >> 8) {
+        Some(0x42e0) => 3,
+        Some(0x4200) => 2,
+        Some(_) => 1,
+        None => 0,
+    };
+    mode + profile
+}

@@ -1,0 +1,280 @@
+//! The embedded meeting end to end: headless Chromium (fake camera and microphone) joins a
+//! meeting's page as its organizer; baresip, its camera an mp4 with motion, dials the
+//! meeting directly, waits in the lobby and is admitted from the page. Then, from both
+//! ends: the browser decodes the VTC's video and hears it; baresip decodes the composite
+//! (the browser's picture in a tile) and hears the browser; the VTC's name shows on the
+//! page; turning recording on puts the notice band on the VTC's picture and writes a file.
+
+mod sip_support;
+
+use anyhow::{Context, Result, ensure};
+use cvi_e2e::baresip::{Audio, Baresip, BaresipOpts, Video};
+use cvi_e2e::chromium::Chromium;
+use cvi_e2e::media_check::{Gray, Rgb, Wav, png_size, test_clip};
+use cvi_e2e::{CallEvent, Transport};
+use serde_json::Value;
+use sip_support::{Gateway, KEY_LOCAL, Opts};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+/// The room of the meeting as the API shows it.
+fn room(gw: &Gateway, meeting: &str) -> Result<Value> {
+    gw.api("GET", &format!("/api/v1/meetings/{meeting}/room"), None)
+}
+
+/// Waits until baresip's latest decoded frame satisfies `pred` (returns its gray image).
+fn wait_frame(b: &Baresip, what: &str, pred: impl Fn(&Gray) -> bool) -> Result<Gray> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let png = b.received_frame(Duration::from_secs(5))?;
+        let g = Gray::from_png(&png)?;
+        if pred(&g) {
+            return Ok(g);
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "baresip's picture never showed {what} (whole mean {:.1})",
+            g.mean(0.0, 0.0, 1.0, 1.0)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// With `CVI_E2E_SCREENSHOTS=<dir>`, keeps what each end showed.
+fn keep(name: &str, png: &std::path::Path, chrome: &Chromium) {
+    if let Some(dir) = std::env::var_os("CVI_E2E_SCREENSHOTS") {
+        let dir = std::path::PathBuf::from(dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::copy(png, dir.join(format!("{name}-vtc.png")));
+        let _ = chrome.screenshot(&dir.join(format!("{name}-page.png")));
+    }
+}
+
+/// Whether the notice band is on: the top eighth of the frame solid #C62828 (198, 40, 40),
+/// read at its left (clear of the centred text). Returns the colour seen too.
+fn notice_on(b: &Baresip) -> Result<(bool, [f64; 3])> {
+    let png = b.received_frame(Duration::from_secs(5))?;
+    let c = Rgb::from_png(&png)?.mean(0.02, 0.02, 0.25, 0.1);
+    let near = |v: f64, want: f64| (v - want).abs() < 25.0;
+    Ok((near(c[0], 198.0) && near(c[1], 40.0) && near(c[2], 40.0), c))
+}
+
+/// Waits until the notice band is `on` (or off) on baresip's picture.
+fn wait_notice(b: &Baresip, on: bool) -> Result<[f64; 3]> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (is, c) = notice_on(b)?;
+        if is == on {
+            return Ok(c);
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the notice band never turned {} (colour {c:?})",
+            if on { "on" } else { "off" }
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn browser_and_vtc_see_and_hear_each_other() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    let (vid, meeting) = gw.provision_meeting()?;
+    let links = room(&gw, &meeting)?;
+    let host_page = links["hostPage"].as_str().context("hostPage")?;
+    ensure!(links["live"].is_null(), "nobody is in it yet: {links}");
+
+    let chrome = Chromium::launch()?;
+    chrome.goto(&format!("http://{}{host_page}&name=Alice", gw.http))?;
+    chrome.wait_for("window.cvi && cvi.me && cvi.host === true", WAIT)?;
+
+    let dir = tempfile::tempdir()?;
+    let b = Baresip::start(BaresipOpts {
+        user: "boardroom".into(),
+        audio_codecs: Some("PCMU".into()),
+        audio: Audio::Sine,
+        video: Video::File(test_clip(dir.path(), 640, 360, 30)?),
+        extra_config: vec!["video_size 640x360".into()],
+        record: true,
+        ..BaresipOpts::default()
+    })?;
+    b.dial(&format!("sip:{KEY_LOCAL}.{vid}@{}", gw.sip), Transport::Udp)?;
+    b.wait_for(&CallEvent::Established, WAIT)?;
+
+    // The organizer sees the VTC waiting and lets it in.
+    let waiting = chrome.wait_for("cvi.lobby.length === 1 && cvi.lobby[0]", WAIT)?;
+    ensure!(waiting["name"] == "boardroom", "lobby: {waiting}");
+    let vtc = waiting["id"].as_str().context("lobby id")?.to_string();
+    chrome.eval(&format!("cvi.admit('{vtc}'); 0"))?;
+    chrome.wait_for(
+        &format!("cvi.roster.some(p => p.id === '{vtc}' && p.kind === 'video_device')"),
+        WAIT,
+    )?;
+    let label = chrome.wait_for(
+        &format!(
+            "(document.querySelector('.tile[data-participant=\"{vtc}\"] .name') || {{}}).textContent"
+        ),
+        WAIT,
+    )?;
+    ensure!(label == "boardroom", "the VTC's tile says {label}");
+
+    // Browser side: the VTC's H.264 decodes (640×360 as sent) and its audio has energy.
+    let s = chrome.wait_for(
+        &format!(
+            "cvi.stats().then(s => {{ const p = s.participants['{vtc}']; \
+             return p && p.framesDecoded > 30 && p.totalAudioEnergy > 0 ? s : null; }})"
+        ),
+        Duration::from_secs(30),
+    )?;
+    let p = &s["participants"][vtc.as_str()];
+    println!("browser receives the VTC: {p}");
+    ensure!(
+        (f(&p["frameWidth"]), f(&p["frameHeight"])) == (640.0, 360.0),
+        "VTC video at {}x{}",
+        p["frameWidth"],
+        p["frameHeight"]
+    );
+    let energy = f(&p["totalAudioEnergy"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let s2 = chrome.eval("cvi.stats()")?;
+    let p2 = &s2["participants"][vtc.as_str()];
+    ensure!(
+        f(&p2["totalAudioEnergy"]) > energy && f(&p2["framesDecoded"]) > f(&p["framesDecoded"]),
+        "the VTC's media stopped: {p} then {p2}"
+    );
+
+    // VTC side: the composite it receives has the browser in a tile (the room says where),
+    // and that tile shows Chromium's fake camera (green, a moving disc), not the background.
+    let me = chrome.eval("cvi.me")?;
+    let me = me.as_str().context("cvi.me")?.to_string();
+    let deadline = Instant::now() + WAIT;
+    let (tile, (vw, vh)) = loop {
+        let live = room(&gw, &meeting)?;
+        let watching = live["live"]["watching"][vtc.as_str()]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let view = live["live"]["views"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["view"] == watching.as_str())
+            .cloned();
+        let tile = view.as_ref().and_then(|v| {
+            v["tiles"]
+                .as_array()?
+                .iter()
+                .find(|t| t["participant"] == me.as_str())
+                .cloned()
+        });
+        if let (Some(t), Some(v)) = (tile, view) {
+            break (t, (f(&v["width"]), f(&v["height"])));
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the VTC's view has no tile for the browser: {live}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    println!("the VTC's view is {vw}x{vh}; the browser's tile {tile}");
+    // The tile's middle band (the fake camera fills it; letterboxing only at its sides).
+    let (x0, y0) = (
+        (f(&tile["x"]) + f(&tile["w"]) * 0.3) / vw,
+        (f(&tile["y"]) + f(&tile["h"]) * 0.3) / vh,
+    );
+    let (x1, y1) = (
+        (f(&tile["x"]) + f(&tile["w"]) * 0.7) / vw,
+        (f(&tile["y"]) + f(&tile["h"]) * 0.7) / vh,
+    );
+    let g = wait_frame(&b, "the browser's camera in its tile", |g| {
+        // Chromium's fake camera is dark green (luma ~75) with a bright green disc (~180);
+        // the background is luma ~40.
+        g.mean(x0, y0, x1, y1) > 60.0 && g.max(x0, y0, x1, y1) > 150
+    })?;
+    let png = b.received_frame(Duration::from_secs(5))?;
+    let (w, h) = png_size(&png)?;
+    println!(
+        "baresip decodes {w}x{h}: browser tile mean {:.1} max {}",
+        g.mean(x0, y0, x1, y1),
+        g.max(x0, y0, x1, y1),
+    );
+    ensure!(
+        (f64::from(w), f64::from(h)) == (vw, vh),
+        "composite {w}x{h}, view {vw}x{vh}"
+    );
+    keep("meeting", &png, &chrome);
+    let (on, before) = notice_on(&b)?;
+    ensure!(
+        !on,
+        "the notice band is on before any recording ({before:?})"
+    );
+
+    // Recording on: the band appears on the VTC's picture within a second or two.
+    let t0 = Instant::now();
+    chrome.eval("cvi.setRecording(true); 0")?;
+    chrome.wait_for("cvi.state.recording === true", WAIT)?;
+    let c = wait_notice(&b, true)?;
+    println!(
+        "notice on the VTC's picture after {:.1} s (band colour {before:?} → {c:?})",
+        t0.elapsed().as_secs_f64()
+    );
+    keep(
+        "recording",
+        &b.received_frame(Duration::from_secs(5))?,
+        &chrome,
+    );
+    let live = room(&gw, &meeting)?;
+    ensure!(live["live"]["recording"] == true, "{live}");
+    std::thread::sleep(Duration::from_secs(3));
+    chrome.eval("cvi.setRecording(false); 0")?;
+    chrome.wait_for("cvi.state.recording === false", WAIT)?;
+    wait_notice(&b, false)?;
+
+    // The recording is a real file.
+    let deadline = Instant::now() + WAIT;
+    let file = loop {
+        let found = std::fs::read_dir(gw.recordings_dir())
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "mp4"));
+        if let Some(p) = found
+            && std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0) > 20_000
+            && gw.log().contains("recording written")
+        {
+            break p;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "no recording in {:?}",
+            gw.recordings_dir()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    println!(
+        "recording {} ({} bytes)",
+        file.display(),
+        std::fs::metadata(&file)?.len()
+    );
+
+    // The browser's audio reached the VTC: Chromium's fake microphone beeps.
+    b.hangup()?;
+    b.wait_for(&CallEvent::local_hangup(), WAIT)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let wav = Wav::read(&b.received_audio()?)?;
+    let rms = wav.rms(2.0, wav.duration_secs() - 0.5);
+    println!("baresip heard the meeting at rms {rms:.0}");
+    ensure!(
+        rms > 100.0,
+        "the browser's audio did not reach the VTC (rms {rms:.0})"
+    );
+    chrome.wait_for(&format!("!cvi.roster.some(p => p.id === '{vtc}')"), WAIT)?;
+    Ok(())
+}
