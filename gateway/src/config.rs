@@ -81,6 +81,11 @@ pub(crate) struct ServeArgs {
     /// [default: derived from the admin token, else random at each start].
     #[arg(long, env = "CVI_MEET_SECRET", hide_env_values = true)]
     pub meet_secret: Option<String>,
+    /// How a VTC's H.264 reaches the meeting's browsers: `auto` (forwarded without
+    /// decoding where the browser negotiated its profile, transcoded otherwise) or
+    /// `transcode` (always) [default: auto].
+    #[arg(long, env = "CVI_MEET_VTC_VIDEO")]
+    pub meet_vtc_video: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,6 +110,7 @@ struct FileConfig {
     recordings_dir: Option<PathBuf>,
     ice_servers: Option<Vec<String>>,
     meet_secret: Option<String>,
+    meet_vtc_video: Option<String>,
 }
 
 /// The merged configuration.
@@ -125,6 +131,7 @@ pub(crate) struct MeetSettings {
     pub recordings_dir: PathBuf,
     pub ice_servers: Vec<String>,
     pub secret: String,
+    pub vtc_video: cvi_meet::VtcVideo,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -221,6 +228,18 @@ impl ServeArgs {
                 .map(|u| u.trim().to_string())
                 .collect(),
             secret,
+            vtc_video: match self
+                .meet_vtc_video
+                .or(file.meet_vtc_video)
+                .as_deref()
+                .map(str::trim)
+            {
+                None | Some("auto") => cvi_meet::VtcVideo::Auto,
+                Some("transcode") => cvi_meet::VtcVideo::Transcode,
+                Some(other) => {
+                    anyhow::bail!("--meet-vtc-video {other}: expected auto or transcode")
+                }
+            },
         };
         if sip.tls_cert.is_some() != sip.tls_key.is_some() {
             anyhow::bail!("--tls-cert and --tls-key go together");

@@ -106,6 +106,7 @@ fn meet_hub(config: &Config, store: Store) -> cvi_meet::MeetHub {
                 .collect(),
             recordings_dir: Some(config.meet.recordings_dir.clone()),
             host_secret: config.meet.secret.clone(),
+            vtc_video: config.meet.vtc_video,
         },
         lookup,
     )

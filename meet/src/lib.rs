@@ -49,6 +49,19 @@ pub struct MeetConfig {
     pub recordings_dir: Option<PathBuf>,
     /// Secret the organizers' host keys derive from.
     pub host_secret: String,
+    /// How a VTC's video reaches browsers.
+    pub vtc_video: VtcVideo,
+}
+
+/// How a VTC's H.264 reaches the browsers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VtcVideo {
+    /// Forwarded as it is to every browser that negotiated its profile; transcoded (decode,
+    /// scale, H.264 constrained baseline) for the others.
+    #[default]
+    Auto,
+    /// Always transcoded (uniform streams; benchmarks of the transcoding path).
+    Transcode,
 }
 
 /// A meeting as the page shows it; None from the lookup means "no such meeting".
@@ -187,6 +200,7 @@ mod tests {
                 ice_servers: vec![],
                 recordings_dir: None,
                 host_secret: secret.into(),
+                vtc_video: VtcVideo::Auto,
             },
             Arc::new(|_| Box::pin(async { None })),
         )

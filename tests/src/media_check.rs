@@ -399,6 +399,33 @@ pub fn test_clip(dir: &Path, width: u32, height: u32, secs: u32) -> Result<PathB
     Ok(path)
 }
 
+/// The frequency (Hz) of a steady tone in `wav` between `from` and `to` seconds, counted
+/// from the first channel's upward crossings through a band of ±10 % of that window's peak
+/// (so quantisation noise around zero does not count); 0.0 for silence or an empty window.
+pub fn tone_hz(wav: &Wav, from: f64, to: f64) -> f64 {
+    let ch = usize::from(wav.channels.max(1));
+    let part = wav.window(from, to);
+    let peak = part.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    let band = i32::from(peak / 10).max(1);
+    let (mut high, mut ups) = (None, 0u32);
+    for s in part.iter().step_by(ch).map(|&s| i32::from(s)) {
+        if s > band {
+            if high == Some(false) {
+                ups += 1;
+            }
+            high = Some(true);
+        } else if s < -band {
+            high = Some(false);
+        }
+    }
+    let secs = (part.len() / ch) as f64 / f64::from(wav.sample_rate.max(1));
+    if secs > 0.0 {
+        f64::from(ups) / secs
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,5 +455,19 @@ mod tests {
         std::fs::write(&path, b)?;
         assert_eq!(Wav::read(&path)?.samples.len(), 16000);
         Ok(())
+    }
+
+    #[test]
+    fn tone_frequency_is_counted() {
+        // 2 s of a 440 Hz sine, 8 kHz stereo, with ±40 of noise-like jitter.
+        let mut w = Wav::silence(8000, 2, 0.0);
+        for i in 0..16000 {
+            let v = (f64::from(i) * 2.0 * std::f64::consts::PI * 440.0 / 8000.0).sin() * 8000.0;
+            let s = v as i16 + if i % 3 == 0 { 40 } else { -40 };
+            w.samples.extend([s, s]);
+        }
+        let hz = tone_hz(&w, 0.0, 2.0);
+        assert!((hz - 440.0).abs() < 2.0, "{hz}");
+        assert_eq!(tone_hz(&Wav::silence(8000, 1, 1.0), 0.0, 1.0), 0.0);
     }
 }

@@ -224,8 +224,16 @@ impl Room {
         }
     }
 
-    /// Asks the source of a video for a keyframe: a browser by PLI/FIR, a VTC by its call.
+    /// A browser needs a keyframe of `source`'s video: from our transcoder if we transcode
+    /// it, else from the source itself.
     pub(super) fn ask_keyframe_of(&mut self, source: Pid, now: Instant) {
+        if !self.mix.transcode_keyframe(source) {
+            self.ask_source_keyframe(source, now);
+        }
+    }
+
+    /// Asks the source of a video for a keyframe: a browser by PLI/FIR, a VTC by its call.
+    pub(super) fn ask_source_keyframe(&mut self, source: Pid, now: Instant) {
         if let Some(p) = self.peers.iter_mut().find(|p| p.id == source) {
             p.ask_keyframe(now);
         } else if let Some(v) = self.vtcs.iter_mut().find(|v| v.id == source) {

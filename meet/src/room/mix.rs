@@ -55,12 +55,26 @@ struct Recording {
     stop: Option<oneshot::Sender<()>>,
 }
 
+/// A VTC's video decoded and re-encoded for browsers that cannot take it as it is.
+struct Transcode {
+    vtc: Pid,
+    handle: CompositeSubscription,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Transcode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 #[derive(Default)]
 pub(super) struct MixState {
     mixer: Option<Mixer>,
     keyframes: Option<mpsc::UnboundedReceiver<u64>>,
     views: Vec<View>,
     recording: Option<Recording>,
+    transcodes: Vec<Transcode>,
 }
 
 impl MixState {
@@ -70,7 +84,18 @@ impl MixState {
     }
 
     pub(super) fn video_needed(&self) -> bool {
-        self.mixer.is_some() && self.needed()
+        self.mixer.is_some() && (self.needed() || !self.transcodes.is_empty())
+    }
+
+    /// Asks the transcoder of a VTC's video for an IDR (a browser's PLI).
+    pub(super) fn transcode_keyframe(&self, vtc: Pid) -> bool {
+        match self.transcodes.iter().find(|t| t.vtc == vtc) {
+            Some(t) => {
+                t.handle.request_keyframe();
+                true
+            }
+            None => false,
+        }
     }
 
     pub(super) fn encoders(&self) -> usize {
@@ -99,9 +124,11 @@ impl MixState {
     }
 
     pub(super) fn shows(&self, source: Pid) -> bool {
-        self.views
-            .iter()
-            .any(|v| v.last.tiles.iter().any(|t| t.source == source.0))
+        self.transcodes.iter().any(|t| t.vtc == source)
+            || self
+                .views
+                .iter()
+                .any(|v| v.last.tiles.iter().any(|t| t.source == source.0))
     }
 
     pub(super) fn views(&self) -> Vec<ViewStatus> {
@@ -159,6 +186,18 @@ impl MixState {
 }
 
 const RECORDING_VIEW: &str = "recording";
+
+/// What browsers that cannot take a VTC's H.264 get: constrained baseline 720p30.
+fn transcode_params() -> SlateParams {
+    SlateParams {
+        width: 1280,
+        height: 720,
+        fps: 30,
+        bitrate_kbps: 1500,
+        profile: H264Profile::ConstrainedBaseline,
+        max_nal_bytes: None,
+    }
+}
 
 /// Appends decoded audio to a source's queue, dropping the oldest beyond the limit.
 pub(super) fn queue_pcm(q: &mut VecDeque<i16>, pcm: &[i16]) {
@@ -286,7 +325,7 @@ impl Room {
         let now = Instant::now();
         let sources: Vec<Pid> = self.order.clone();
         for s in sources {
-            self.ask_keyframe_of(s, now);
+            self.ask_source_keyframe(s, now);
         }
     }
 
@@ -315,6 +354,71 @@ impl Room {
                 v.handle.set_layout(&l);
                 v.last = l;
             }
+        }
+    }
+
+    /// Starts transcoding a VTC's video for the browsers that cannot take it as it is.
+    pub(super) fn start_transcode(&mut self, vtc: Pid) {
+        if self.mix.transcodes.iter().any(|t| t.vtc == vtc) {
+            return;
+        }
+        let Some(mixer) = self.mix.mixer() else {
+            return;
+        };
+        let params = transcode_params();
+        let layout = CompositeLayout {
+            tiles: vec![TileSpec {
+                source: vtc.0,
+                x: 0,
+                y: 0,
+                w: params.width,
+                h: params.height,
+                label: String::new(),
+                muted: false,
+            }],
+            notice: None,
+        };
+        let view = format!("transcode-{}", participant_ref(vtc));
+        let (mut sub, handle) = match (
+            mixer.output(&view, &params, &layout),
+            mixer.output(&view, &params, &layout),
+        ) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot transcode the VTC's video: {e}");
+                return;
+            }
+        };
+        let room = self.tx.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match sub.recv().await {
+                    Ok(frame) => {
+                        if room.send(RoomCmd::Transcoded { id: vtc, frame }).is_err() {
+                            break;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                }
+            }
+        })
+        .abort_handle();
+        tracing::info!(
+            participant = vtc.0,
+            "transcoding the VTC's video for browsers"
+        );
+        self.mix.transcodes.push(Transcode { vtc, handle, task });
+        self.ask_source_keyframe(vtc, Instant::now());
+    }
+
+    pub(super) fn stop_transcode(&mut self, vtc: Pid) {
+        if let Some(i) = self.mix.transcodes.iter().position(|t| t.vtc == vtc) {
+            self.mix.transcodes.remove(i);
+            tracing::info!(
+                participant = vtc.0,
+                "no browser needs the VTC's video transcoded"
+            );
         }
     }
 
@@ -478,7 +582,7 @@ impl Room {
         });
         let now = Instant::now();
         for s in self.order.clone() {
-            self.ask_keyframe_of(s, now);
+            self.ask_source_keyframe(s, now);
         }
     }
 

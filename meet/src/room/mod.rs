@@ -66,6 +66,11 @@ pub(crate) enum RoomCmd {
     VtcLeave {
         id: Pid,
     },
+    /// A frame of a VTC's transcoded video.
+    Transcoded {
+        id: Pid,
+        frame: Arc<cvi_media_gst::EncodedFrame>,
+    },
     /// A snapshot for the API and tests.
     Status {
         reply: oneshot::Sender<RoomStatus>,
@@ -170,7 +175,8 @@ impl Room {
                         None => std::future::pending().await,
                     }
                 } => if let Some(src) = src {
-                    self.ask_keyframe_of(Pid(src), Instant::now());
+                    // A decoder of ours needs a keyframe: only the source has one.
+                    self.ask_source_keyframe(Pid(src), Instant::now());
                 },
                 _ = tick.tick(), if mixing => self.audio_tick(),
                 () = sleep => {
@@ -221,6 +227,7 @@ impl Room {
             RoomCmd::VtcDigit { id, key } => self.vtc_digit(id, key),
             RoomCmd::VtcAudio { id, codec } => self.vtc_audio(id, codec),
             RoomCmd::VtcLeave { id } => self.vtc_leave(id),
+            RoomCmd::Transcoded { id, frame } => self.on_transcoded(id, &frame),
             RoomCmd::Status { reply } => {
                 let _ = reply.send(self.status());
             }

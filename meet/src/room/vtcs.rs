@@ -31,6 +31,8 @@ pub(super) struct VtcState {
     depack: Depacketizer,
     video_ts: Option<(u32, u64)>,
     pub has_video: bool,
+    /// (profile_idc, constraint flags) of the VTC's SPS, once seen.
+    sps: Option<(u8, u8)>,
     keys: CommandParser,
     last_ask: Option<Instant>,
 }
@@ -98,6 +100,7 @@ impl Room {
             depack: Depacketizer::new(),
             video_ts: None,
             has_video: false,
+            sps: None,
             keys: CommandParser::new(),
             last_ask: None,
         });
@@ -152,6 +155,7 @@ impl Room {
             return;
         };
         self.vtcs.remove(i);
+        self.stop_transcode(id);
         self.order.retain(|o| *o != id);
         self.speaker.remove(id);
         self.mix.remove_source(id);
@@ -294,12 +298,17 @@ impl Room {
     }
 
     fn vtc_video_in(&mut self, id: Pid, payload: &[u8], marker: bool, ts: u32, now: Instant) {
+        let mode = self.cfg.vtc_video;
         let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id && v.entered) else {
             return;
         };
         let Some(au) = v.depack.push(payload, marker) else {
             return;
         };
+        if let Some(sps) = sps_profile(&au) {
+            v.sps = Some(sps);
+        }
+        let profile = v.sps;
         let time = MediaTime::new(v.extend_ts(ts), Frequency::NINETY_KHZ);
         if !v.has_video {
             v.has_video = true;
@@ -310,33 +319,101 @@ impl Room {
         }
         let keyframe = h264::is_keyframe(&au);
         let au: Arc<[u8]> = au.into();
+        let mut transcode = false;
         for p in &mut self.peers {
             let Some(mid) = p.out_mid(id, MediaKind::Video) else {
                 continue;
             };
             let Some(w) = p.rtc.writer(mid) else { continue };
-            // Passthrough: the VTC's access units as they are, packetized mode 1.
-            let Some(pt) = w
-                .payload_params()
-                .filter(|pp| pp.spec().codec == Codec::H264)
-                .max_by_key(|pp| {
-                    h264_preference(
-                        pp.spec().format.packetization_mode,
-                        pp.spec().format.profile_level_id,
-                    )
-                })
-                .map(|pp| pp.pt())
-            else {
+            // Passthrough: the VTC's access units as they are (str0m packetizes them in
+            // mode 1) to every browser that takes its profile.
+            let Some(pt) = passthrough_pt(
+                w.payload_params().map(|pp| (pp.pt(), pp.spec())),
+                profile,
+                mode,
+            ) else {
+                transcode = true;
                 continue;
             };
             if let Err(e) = w.write(pt, now, time, au.clone()) {
                 tracing::debug!("VTC video to browser: {e}");
             }
         }
-        if self.mix.video_needed() {
-            self.mix.push_video(id, VideoCodec::H264, &au, keyframe);
+        if transcode {
+            self.start_transcode(id);
+        } else {
+            self.stop_transcode(id);
+        }
+        self.mix.push_video(id, VideoCodec::H264, &au, keyframe);
+    }
+
+    /// The transcoded VTC video (for browsers that cannot take its profile).
+    pub(super) fn on_transcoded(&mut self, id: Pid, f: &cvi_media_gst::EncodedFrame) {
+        let mode = self.cfg.vtc_video;
+        let profile = self.vtcs.iter().find(|v| v.id == id).and_then(|v| v.sps);
+        let now = Instant::now();
+        let time = MediaTime::new((f.pts.as_micros() * 9 / 100) as u64, Frequency::NINETY_KHZ);
+        let data: Arc<[u8]> = f.data.as_slice().into();
+        for p in &mut self.peers {
+            let Some(mid) = p.out_mid(id, MediaKind::Video) else {
+                continue;
+            };
+            let Some(w) = p.rtc.writer(mid) else { continue };
+            let specs: Vec<_> = w.payload_params().map(|pp| (pp.pt(), pp.spec())).collect();
+            if passthrough_pt(specs.iter().copied(), profile, mode).is_some() {
+                continue;
+            }
+            // Ours is constrained baseline: any H.264 decoder takes it.
+            let Some(pt) = specs
+                .iter()
+                .filter(|(_, s)| s.codec == Codec::H264)
+                .max_by_key(|(_, s)| {
+                    h264_preference(s.format.packetization_mode, s.format.profile_level_id)
+                })
+                .map(|(pt, _)| *pt)
+            else {
+                continue;
+            };
+            if let Err(e) = w.write(pt, now, time, data.clone()) {
+                tracing::debug!("transcoded VTC video to browser: {e}");
+            }
         }
     }
+}
+
+/// (profile_idc, constraint flags) from an access unit's SPS, if it has one.
+fn sps_profile(au: &[u8]) -> Option<(u8, u8)> {
+    let sps = h264::nal_units(au).find(|n| n.first().is_some_and(|b| b & 0x1f == 7))?;
+    Some((*sps.get(1)?, *sps.get(2)?))
+}
+
+/// The payload type to forward a VTC's H.264 on without decoding, if the browser can take
+/// it: packetization mode 1 and the stream's profile (a constrained-baseline stream suits
+/// any profile). None: the browser needs it transcoded.
+fn passthrough_pt(
+    specs: impl Iterator<Item = (str0m::media::Pt, str0m::format::CodecSpec)>,
+    profile: Option<(u8, u8)>,
+    mode: crate::VtcVideo,
+) -> Option<str0m::media::Pt> {
+    if mode == crate::VtcVideo::Transcode {
+        return None;
+    }
+    let constrained_baseline = |(idc, flags): (u8, u8)| idc == 66 && flags & 0x40 != 0;
+    specs
+        .filter(|(_, s)| s.codec == Codec::H264 && s.format.packetization_mode == Some(1))
+        .filter(|(_, s)| {
+            let offered = s.format.profile_level_id.map(|p| (p >> 16) as u8);
+            match profile {
+                // Nothing seen yet: the first frames are SPS/PPS/IDR; take the likeliest.
+                None => true,
+                Some(p) if constrained_baseline(p) => true,
+                Some((idc, _)) => offered == Some(idc),
+            }
+        })
+        .max_by_key(|(_, s)| {
+            h264_preference(s.format.packetization_mode, s.format.profile_level_id)
+        })
+        .map(|(pt, _)| pt)
 }
 
 /// Which of a browser's H.264 payload types to forward a VTC's stream on: packetization
@@ -350,4 +427,30 @@ fn h264_preference(mode: Option<u8>, profile_level_id: Option<u32>) -> u32 {
         None => 0,
     };
     mode + profile
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sps_profiles_are_read_from_access_units() {
+        let au = [
+            0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0xaa, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65, 1,
+        ];
+        assert_eq!(sps_profile(&au), Some((0x42, 0xe0)));
+        assert_eq!(sps_profile(&[0, 0, 1, 0x65, 1, 2]), None);
+        assert_eq!(sps_profile(&[0, 0, 1, 0x67]), None);
+        assert_eq!(sps_profile(&[]), None);
+    }
+
+    #[test]
+    fn preference_is_mode_1_then_constrained_baseline() {
+        assert!(
+            h264_preference(Some(1), Some(0x42e01f)) > h264_preference(Some(1), Some(0x42001f))
+        );
+        assert!(
+            h264_preference(Some(1), Some(0x64001f)) > h264_preference(Some(0), Some(0x42e01f))
+        );
+    }
 }

@@ -12,6 +12,9 @@ pub(crate) struct MediaStats {
     pub slate: Option<Vec<String>>,
     /// The prompt or sound playing (`en/welcome`, `lobby`), if any.
     pub playing: Option<String>,
+    /// The meeting's composite view sent instead of a slate (`speaker_plus_7`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
 }
 
 /// One stream, both directions.

@@ -763,7 +763,11 @@ impl Task {
         let stats = MediaStats {
             audio: self.audio.snapshot(),
             video: self.video.snapshot(),
-            slate: self.slate.as_ref().and(self.slate_lines.clone()),
+            slate: match self.composite {
+                Some(_) => None,
+                None => self.slate.as_ref().and(self.slate_lines.clone()),
+            },
+            view: self.composite.as_ref().map(|c| c.view().to_string()),
             playing: self.playing.as_ref().and(self.request.as_ref()).map(|r| {
                 if r.lang.is_empty() {
                     r.name.clone()
