@@ -83,7 +83,25 @@ fn wait_notice(b: &Baresip, on: bool) -> Result<[f64; 3]> {
 
 #[test]
 fn browser_and_vtc_see_and_hear_each_other() -> Result<()> {
-    let gw = Gateway::start(Opts::default())?;
+    meeting_flow(Opts::default(), (640.0, 360.0))
+}
+
+/// As above with the gateway transcoding the VTC's video for the browser (decode, scale,
+/// constrained-baseline H.264 at 720p) instead of forwarding it.
+#[test]
+fn browser_gets_the_vtc_transcoded_when_asked() -> Result<()> {
+    meeting_flow(
+        Opts {
+            extra_args: vec!["--meet-vtc-video".into(), "transcode".into()],
+            ..Opts::default()
+        },
+        (1280.0, 720.0),
+    )
+}
+
+/// `browser_size`: the size the browser decodes the VTC's video at.
+fn meeting_flow(opts: Opts, browser_size: (f64, f64)) -> Result<()> {
+    let gw = Gateway::start(opts)?;
     let (vid, meeting) = gw.provision_meeting()?;
     let links = room(&gw, &meeting)?;
     let host_page = links["hostPage"].as_str().context("hostPage")?;
@@ -123,7 +141,8 @@ fn browser_and_vtc_see_and_hear_each_other() -> Result<()> {
     )?;
     ensure!(label == "boardroom", "the VTC's tile says {label}");
 
-    // Browser side: the VTC's H.264 decodes (640×360 as sent) and its audio has energy.
+    // Browser side: the VTC's H.264 decodes (640×360 as sent, or as transcoded) and its
+    // audio has energy.
     let s = chrome.wait_for(
         &format!(
             "cvi.stats().then(s => {{ const p = s.participants['{vtc}']; \
@@ -134,7 +153,7 @@ fn browser_and_vtc_see_and_hear_each_other() -> Result<()> {
     let p = &s["participants"][vtc.as_str()];
     println!("browser receives the VTC: {p}");
     ensure!(
-        (f(&p["frameWidth"]), f(&p["frameHeight"])) == (640.0, 360.0),
+        (f(&p["frameWidth"]), f(&p["frameHeight"])) == browser_size,
         "VTC video at {}x{}",
         p["frameWidth"],
         p["frameHeight"]
@@ -219,6 +238,10 @@ fn browser_and_vtc_see_and_hear_each_other() -> Result<()> {
     chrome.eval("cvi.setRecording(true); 0")?;
     chrome.wait_for("cvi.state.recording === true", WAIT)?;
     let c = wait_notice(&b, true)?;
+    // … and hears it said.
+    gw.wait_call("the spoken recording notice", |c| {
+        c["media"]["playing"] == "en/recording_started"
+    })?;
     println!(
         "notice on the VTC's picture after {:.1} s (band colour {before:?} → {c:?})",
         t0.elapsed().as_secs_f64()
@@ -276,5 +299,76 @@ fn browser_and_vtc_see_and_hear_each_other() -> Result<()> {
         "the browser's audio did not reach the VTC (rms {rms:.0})"
     );
     chrome.wait_for(&format!("!cvi.roster.some(p => p.id === '{vtc}')"), WAIT)?;
+    Ok(())
+}
+
+/// The VTC's keypad in the meeting: `*8` cycles its layout (1+7 → 2×2), `*6` mutes it in
+/// the meeting (the page shows it muted) and `*6` again unmutes it.
+#[test]
+fn vtc_keypad_changes_layout_and_mutes() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    let (vid, meeting) = gw.provision_meeting()?;
+    let links = room(&gw, &meeting)?;
+    let host_page = links["hostPage"].as_str().context("hostPage")?;
+    let chrome = Chromium::launch()?;
+    chrome.goto(&format!("http://{}{host_page}&name=Alice", gw.http))?;
+    chrome.wait_for("window.cvi && cvi.me && cvi.host === true", WAIT)?;
+    let b = Baresip::start(BaresipOpts {
+        user: "boardroom".into(),
+        audio_codecs: Some("PCMU".into()),
+        video: Video::Fake,
+        ..BaresipOpts::default()
+    })?;
+    b.dial(&format!("sip:{KEY_LOCAL}.{vid}@{}", gw.sip), Transport::Udp)?;
+    b.wait_for(&CallEvent::Established, WAIT)?;
+    let waiting = chrome.wait_for("cvi.lobby.length === 1 && cvi.lobby[0]", WAIT)?;
+    let vtc = waiting["id"].as_str().context("lobby id")?.to_string();
+    chrome.eval(&format!("cvi.admit('{vtc}'); 0"))?;
+    let watching = |want: &str| -> Result<Value> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let r = room(&gw, &meeting)?;
+            let w = r["live"]["watching"][vtc.as_str()].as_str().unwrap_or_default().to_string();
+            if w.starts_with(want) {
+                return Ok(r);
+            }
+            ensure!(Instant::now() < deadline, "the VTC never watched {want}: {r}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    watching("speaker_plus_7")?;
+    b.send_dtmf("*8")?;
+    let r = watching("grid_2x2")?;
+    let view = r["live"]["views"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["view"] == "grid_2x2")
+        .cloned()
+        .context("the 2x2 view")?;
+    // Four equal cells: the two participants take the first two.
+    let tiles = view["tiles"].as_array().context("tiles")?;
+    ensure!(tiles.len() == 2, "{view}");
+    ensure!(
+        tiles.iter().all(|t| t["w"] == 640 && t["h"] == 360),
+        "2x2 cells of a 1280x720 view: {view}"
+    );
+    b.send_dtmf("*6")?;
+    chrome.wait_for(
+        &format!("cvi.roster.some(p => p.id === '{vtc}' && p.audioMuted === true)"),
+        WAIT,
+    )?;
+    chrome.wait_for(
+        &format!("document.querySelector('.tile[data-participant=\"{vtc}\"]').classList.contains('audio-muted')"),
+        WAIT,
+    )?;
+    b.send_dtmf("*6")?;
+    chrome.wait_for(
+        &format!("cvi.roster.some(p => p.id === '{vtc}' && p.audioMuted === false)"),
+        WAIT,
+    )?;
+    b.send_dtmf("*8")?;
+    watching("grid_3x3")?;
+    b.hangup()?;
     Ok(())
 }

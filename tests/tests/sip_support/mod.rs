@@ -49,6 +49,8 @@ pub(crate) struct Opts {
     pub(crate) tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
     pub(crate) ivr_max_failures: Option<usize>,
     pub(crate) media_timeout: Option<u64>,
+    /// More `cvi serve` flags.
+    pub(crate) extra_args: Vec<String>,
 }
 
 /// A running `cvi serve` (CVI_LOG=debug, stderr to `serve.log`); killed on drop.
@@ -124,6 +126,7 @@ impl Gateway {
         if let Some(n) = opts.ivr_max_failures {
             cmd.args(["--ivr-max-failures", &n.to_string()]);
         }
+        cmd.args(&opts.extra_args);
         if let Some((cert, key, ca)) = &opts.tls {
             cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
             if let Some(ca) = ca {
