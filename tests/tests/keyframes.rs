@@ -316,3 +316,140 @@ fn media_latches_to_where_the_callers_packets_come_from() -> Result<()> {
     }
     Ok(())
 }
+
+/// One real H.264 IDR access unit (SPS, PPS, IDR) of a small flat picture, made by x264.
+fn tiny_idr() -> Result<Vec<Vec<u8>>> {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("idr.h264");
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc", "num-buffers=1", "pattern=black", "!"])
+        .args(["video/x-raw,width=160,height=96,framerate=25/1", "!"])
+        .args(["x264enc", "tune=zerolatency", "!"])
+        .args(["video/x-h264,stream-format=byte-stream,profile=constrained-baseline", "!"])
+        .arg("filesink")
+        .arg(format!("location={}", out.display()))
+        .status()
+        .context("gst-launch-1.0")?;
+    ensure!(status.success(), "x264enc failed");
+    let data = std::fs::read(&out)?;
+    let mut nals = Vec::new();
+    let mut rest = data.as_slice();
+    while let Some(at) = rest.windows(3).position(|w| w == [0, 0, 1]) {
+        rest = &rest[at + 3..];
+        let end = rest.windows(3).position(|w| w == [0, 0, 1]).unwrap_or(rest.len());
+        let mut nal = rest[..end].to_vec();
+        while nal.last() == Some(&0) {
+            nal.pop();
+        }
+        if !nal.is_empty() {
+            nals.push(nal);
+        }
+        rest = &rest[end..];
+    }
+    ensure!(
+        nals.iter().any(|n| n[0] & 0x1f == 5) && nals.iter().all(|n| n.len() < 1200),
+        "want small SPS/PPS/IDR NAL units, got sizes {:?}",
+        nals.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    Ok(nals)
+}
+
+/// Counts RTCP PLIs (PSFB FMT 1) arriving on `rtcp` for `during`.
+fn count_plis(rtcp: &UdpSocket, during: Duration) -> usize {
+    let deadline = Instant::now() + during;
+    let mut buf = [0u8; 2048];
+    let mut plis = 0;
+    while Instant::now() < deadline {
+        let Ok(n) = rtcp.recv(&mut buf) else { continue };
+        let mut i = 0;
+        while let Some(h) = buf.get(i..(i + 4).min(n)).filter(|h| h.len() == 4) {
+            if h[1] == 206 && h[0] & 0x1f == 1 {
+                plis += 1;
+            }
+            i += 4 * (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1);
+        }
+    }
+    plis
+}
+
+/// In a meeting, keyframes go both ways: a browser that starts receiving the VTC's video
+/// gets it asked for a keyframe by RTCP PLI (the VTC negotiated `nack pli`), and the VTC's
+/// own PLI brings an IDR of the composite it receives at once.
+#[test]
+fn in_a_meeting_keyframes_go_both_ways() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    let s = bind()?;
+    let mut uac = Uac::new(Tp::Udp, gw.sip)?;
+    let leg = connected_call(&gw, &mut uac, &s, "a=rtcp-fb:97 nack pli\r\n")?;
+    let call = gw.wait_call("in the meeting", |c| {
+        c["callId"] == leg.call_id.as_str() && c["media"]["view"].is_string()
+    })?;
+    let meeting = call["meetingId"].as_str().context("meetingId")?.to_string();
+    let video_port = call["streams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["kind"] == "video")
+        .and_then(|s| s["localPort"].as_u64())
+        .context("the gateway's video port")?;
+    // The VTC's camera: a real IDR every 200 ms (each one decodes on its own).
+    let nals = tiny_idr()?;
+    let sender = s.video.try_clone()?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let camera = std::thread::spawn(move || {
+        let (mut seq, mut ts) = (1u16, 0u32);
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            for (i, nal) in nals.iter().enumerate() {
+                let marker = if i + 1 == nals.len() { 0x80 } else { 0 };
+                let mut p = vec![0x80, marker | 97];
+                p.extend_from_slice(&seq.to_be_bytes());
+                p.extend_from_slice(&ts.to_be_bytes());
+                p.extend_from_slice(&0xcafe_f00du32.to_be_bytes());
+                p.extend_from_slice(nal);
+                let _ = sender.send_to(&p, ("127.0.0.1", video_port as u16));
+                seq = seq.wrapping_add(1);
+            }
+            ts = ts.wrapping_add(18_000);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    // Whatever the join asked for settles first; then a quiet spell with no browser.
+    count_plis(&s.video_rtcp, Duration::from_millis(2500));
+    let quiet = count_plis(&s.video_rtcp, Duration::from_millis(1500));
+    ensure!(quiet == 0, "{quiet} PLIs with nobody subscribing");
+    let room = gw.api("GET", &format!("/api/v1/meetings/{meeting}/room"), None)?;
+    let host_page = room["hostPage"].as_str().context("hostPage")?;
+    let chrome = cvi_e2e::chromium::Chromium::launch()?;
+    let joined = Instant::now();
+    chrome.goto(&format!("http://{}{host_page}&name=Alice", gw.http))?;
+    let mut plis = 0;
+    while plis == 0 && joined.elapsed() < WAIT {
+        plis = count_plis(&s.video_rtcp, Duration::from_millis(200));
+    }
+    ensure!(plis > 0, "the browser's subscription brought no PLI to the VTC");
+    println!("PLI to the VTC {:?} after the browser opened the page", joined.elapsed());
+    chrome.wait_for(
+        "cvi.stats().then(s => Object.values(s.participants).some(p => p.framesDecoded > 3))",
+        WAIT,
+    )?;
+    // The VTC asks for a keyframe of its composite: an IDR comes at once (the composite's
+    // own keyframe interval is 10 s).
+    let (_, ssrc) = wait_idr(&s.video, Duration::from_secs(5))?;
+    let mut buf = [0u8; 2048];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1500) {
+        let _ = s.video.recv(&mut buf);
+    }
+    let video_rtcp = video_port as u16 + 1;
+    let mut pli = vec![0x81, 206, 0, 2];
+    pli.extend_from_slice(&0xcafe_f00du32.to_be_bytes());
+    pli.extend_from_slice(&ssrc.to_be_bytes());
+    let asked = Instant::now();
+    s.video_rtcp.send_to(&pli, ("127.0.0.1", video_rtcp))?;
+    wait_idr(&s.video, Duration::from_millis(800)).context("composite IDR after the PLI")?;
+    println!("composite IDR {:?} after the VTC's PLI", asked.elapsed());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = camera.join();
+    Ok(())
+}
