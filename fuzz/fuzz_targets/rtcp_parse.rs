@@ -51,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(unit) = depack.push(payload, flags & 0x80 != 0) {
             assert!(unit.starts_with(&[0, 0, 0, 1]));
             assert!(h264::nal_units(&unit).next().is_some());
+            let _ = h264::sps_profile(&unit);
         }
     }
 });

@@ -74,6 +74,13 @@ impl<'a> Iterator for NalUnits<'a> {
     }
 }
 
+/// `(profile_idc, constraint flags)` of the first SPS (NAL unit type 7) in an Annex-B
+/// access unit: `(66, 0x40..)` is constrained baseline. None without a (long enough) SPS.
+pub fn sps_profile(annexb: &[u8]) -> Option<(u8, u8)> {
+    let sps = nal_units(annexb).find(|n| n.first().is_some_and(|b| b & 0x1f == 7))?;
+    Some((*sps.get(1)?, *sps.get(2)?))
+}
+
 /// True when the Annex-B access unit contains an IDR slice (NAL unit type 5).
 pub fn is_keyframe(annexb: &[u8]) -> bool {
     nal_units(annexb).any(|nal| nal.first().is_some_and(|b| b & 0x1f == NAL_IDR))

@@ -305,7 +305,7 @@ impl Room {
         let Some(au) = v.depack.push(payload, marker) else {
             return;
         };
-        if let Some(sps) = sps_profile(&au) {
+        if let Some(sps) = h264::sps_profile(&au) {
             v.sps = Some(sps);
         }
         let profile = v.sps;
@@ -381,12 +381,6 @@ impl Room {
     }
 }
 
-/// (profile_idc, constraint flags) from an access unit's SPS, if it has one.
-fn sps_profile(au: &[u8]) -> Option<(u8, u8)> {
-    let sps = h264::nal_units(au).find(|n| n.first().is_some_and(|b| b & 0x1f == 7))?;
-    Some((*sps.get(1)?, *sps.get(2)?))
-}
-
 /// The payload type to forward a VTC's H.264 on without decoding, if the browser can take
 /// it: packetization mode 1 and the stream's profile (a constrained-baseline stream suits
 /// any profile). None: the browser needs it transcoded.
@@ -438,10 +432,10 @@ mod tests {
         let au = [
             0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0xaa, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65, 1,
         ];
-        assert_eq!(sps_profile(&au), Some((0x42, 0xe0)));
-        assert_eq!(sps_profile(&[0, 0, 1, 0x65, 1, 2]), None);
-        assert_eq!(sps_profile(&[0, 0, 1, 0x67]), None);
-        assert_eq!(sps_profile(&[]), None);
+        assert_eq!(h264::sps_profile(&au), Some((0x42, 0xe0)));
+        assert_eq!(h264::sps_profile(&[0, 0, 1, 0x65, 1, 2]), None);
+        assert_eq!(h264::sps_profile(&[0, 0, 1, 0x67]), None);
+        assert_eq!(h264::sps_profile(&[]), None);
     }
 
     #[test]
@@ -452,5 +446,42 @@ mod tests {
         assert!(
             h264_preference(Some(1), Some(0x64001f)) > h264_preference(Some(0), Some(0x42e01f))
         );
+    }
+
+    fn spec(pt: u8, pm: u8, pli: u32) -> (str0m::media::Pt, str0m::format::CodecSpec) {
+        let format = str0m::format::FormatParams {
+            packetization_mode: Some(pm),
+            profile_level_id: Some(pli),
+            ..Default::default()
+        };
+        (
+            str0m::media::Pt::new_with_value(pt),
+            str0m::format::CodecSpec {
+                codec: Codec::H264,
+                clock_rate: Frequency::NINETY_KHZ,
+                channels: None,
+                format,
+            },
+        )
+    }
+
+    #[test]
+    fn passthrough_needs_mode_1_and_the_profile() {
+        use crate::VtcVideo::{Auto, Transcode};
+        let browser = [
+            spec(102, 1, 0x42e01f),
+            spec(103, 0, 0x42e01f),
+            spec(104, 1, 0x4d001f),
+        ];
+        let (cb, main, high) = (Some((66, 0xe0)), Some((77, 0)), Some((100, 0)));
+        let pt = |s: &[(str0m::media::Pt, str0m::format::CodecSpec)], p, m| {
+            passthrough_pt(s.iter().copied(), p, m)
+        };
+        assert_eq!(pt(&browser, cb, Auto), Some(browser[0].0));
+        assert_eq!(pt(&browser, main, Auto), Some(browser[2].0));
+        assert_eq!(pt(&browser, high, Auto), None);
+        assert_eq!(pt(&browser, cb, Transcode), None);
+        assert_eq!(pt(&[spec(96, 0, 0x42e01f)], cb, Auto), None);
+        assert_eq!(pt(&browser, None, Auto), Some(browser[0].0));
     }
 }
