@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import sys
+import threading
 import time
 from array import array
 
@@ -64,6 +65,19 @@ AUDIO_PTIME = 0.020
 # BT.601 limited range: the background (R=G=B=40) and pure blue (0, 0, 255).
 BG_YUV = (50, 128, 128)
 BLUE_YUV = (41, 240, 110)
+
+
+class DecodeErrors(logging.Filter):
+    """Counts aiortc's "failed to decode" warnings (frames before the first keyframe, or
+    corrupt ones) and lets the first few, then one in 50, through to the log."""
+
+    count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "failed to decode" not in record.getMessage():
+            return True
+        DecodeErrors.count += 1
+        return DecodeErrors.count <= 3 or DecodeErrors.count % 50 == 0
 
 
 def emit(obj: dict) -> None:
@@ -268,7 +282,9 @@ class Peer:
         emit({"type": "joined", "id": self.me, "host": self.host, "meeting": msg.get("meeting")})
         servers = []
         for s in msg.get("iceServers") or []:
-            servers.append(RTCIceServer(urls=s.get("urls"), username=s.get("username"), credential=s.get("credential")))
+            servers.append(
+                RTCIceServer(urls=s.get("urls"), username=s.get("username"), credential=s.get("credential"))
+            )
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self.pc.on("track", self.on_track)
 
@@ -284,6 +300,12 @@ class Peer:
         await self.pc.setLocalDescription(offer)
         await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp})
 
+    def codecs(self) -> dict:
+        """mid -> the first codecs negotiated on it (the first one is what we send)."""
+        return {
+            t.mid: [c.mimeType for c in t._codecs][:3] for t in self.pc.getTransceivers() if t.mid is not None
+        }
+
     async def handle(self, msg: dict) -> None:
         kind = msg.get("type")
         if kind != "candidate":
@@ -295,9 +317,14 @@ class Peer:
                 log.info("ignoring answer in state %s", self.pc and self.pc.signalingState)
                 return
             log.debug("answer:\n%s", msg["sdp"])
-            self.owner.update(msid_by_mid(msg["sdp"]))
+            theirs, ours = msid_by_mid(msg["sdp"]), msid_by_mid(self.pc.localDescription.sdp)
+            echoed = sorted(m for m, stream in theirs.items() if ours.get(m) == stream)
+            if echoed:
+                # A browser gets a remote track whose stream id is its own local stream's.
+                log.warning("the answer gives mids %s our own msid stream id %s", echoed, ours[echoed[0]])
+            self.owner.update(theirs)
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="answer"))
-            log.info("answer applied")
+            log.info("answer applied; codecs %s", self.codecs())
         elif kind == "offer":
             if self.pc is None:
                 raise RuntimeError("offer before joined")
@@ -309,7 +336,9 @@ class Peer:
             await self.pc.setLocalDescription(answer)
             await self.send({"type": "answer", "sdp": self.pc.localDescription.sdp})
             self.offers_answered += 1
-            log.info("offer %d answered; owners %s", self.offers_answered, self.owner)
+            log.info(
+                "offer %d answered; owners %s; codecs %s", self.offers_answered, self.owner, self.codecs()
+            )
         elif kind == "roster":
             self.roster = msg.get("participants") or []
             log.info("roster %s", [(p.get("id"), p.get("name"), p.get("kind")) for p in self.roster])
@@ -318,7 +347,10 @@ class Peer:
             log.info("lobby %s", self.lobby)
             emit({"type": "lobby", "t": self.elapsed(), "waiting": self.lobby})
         elif kind == "state":
-            self.state = {"recording": bool(msg.get("recording")), "transcription": bool(msg.get("transcription"))}
+            self.state = {
+                "recording": bool(msg.get("recording")),
+                "transcription": bool(msg.get("transcription")),
+            }
         elif kind == "error":
             self.errors.append(str(msg.get("message")))
             emit({"type": "error", "t": self.elapsed(), "message": msg.get("message")})
@@ -346,8 +378,9 @@ class Peer:
                         await self.handle(msg)
                     except Exception as e:  # like meet.js: report and go on
                         log.exception("handling %s failed", msg.get("type"))
-                        self.errors.append(f"handling {msg.get('type')} failed: {e!r}")
-                        emit({"type": "error", "t": self.elapsed(), "message": f"handling {msg.get('type')} failed: {e!r}"})
+                        text = f"handling {msg.get('type')} failed: {e!r}"
+                        self.errors.append(text)
+                        emit({"type": "error", "t": self.elapsed(), "message": text})
                     if self.done.is_set():
                         return
                 log.info("socket closed %s %s", ws.close_code, ws.close_reason)
@@ -380,6 +413,7 @@ class Peer:
             "ice": self.pc.iceConnectionState if self.pc else "new",
             "offersAnswered": self.offers_answered,
             "sent": {"videoFrames": self.video.frames, "audioFrames": self.audio.frames},
+            "decodeErrors": DecodeErrors.count,
             "participants": participants,
             "owners": dict(self.owner),
             "roster": self.roster,
@@ -406,23 +440,39 @@ class Peer:
         elif cmd in ("recording", "transcription") and rest and rest[0] in ("on", "off"):
             await self.send({"type": cmd, "on": rest[0] == "on"})
         elif cmd == "mute" and len(rest) == 2:
-            await self.send({"type": "mute", "audio": rest[0] in ("1", "true", "on"), "video": rest[1] in ("1", "true", "on")})
+            yes = ("1", "true", "on")
+            await self.send({"type": "mute", "audio": rest[0] in yes, "video": rest[1] in yes})
         elif cmd == "stats":
             emit(self.stats_line())
         else:
             emit({"type": "error", "t": self.elapsed(), "message": f"unknown command: {line.strip()}"})
 
     async def control(self) -> None:
+        # A daemon thread reads stdin (a pipe, a file, /dev/null or a terminal alike) and
+        # never holds up the exit; None is EOF.
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read() -> None:
+            try:
+                for line in sys.stdin:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+            except (OSError, ValueError) as e:
+                log.info("reading stdin: %r", e)
+            finally:
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, None)
+                except RuntimeError:  # the loop is closed: we are exiting anyway
+                    pass
+
+        threading.Thread(target=read, name="stdin", daemon=True).start()
         while True:
-            line = await reader.readline()
-            if not line:
+            line = await lines.get()
+            if line is None:
                 log.info("stdin closed")
                 self.finish("stdin EOF")
                 return
-            await self.command(line.decode(errors="replace"))
+            await self.command(line)
 
     async def run(self) -> int:
         self.spawn(self.signalling())
@@ -435,11 +485,13 @@ class Peer:
             self.finish(f"lifetime of {self.args.lifetime} s over")
         log.info("ending: %s", self.exit_reason)
         emit(self.stats_line())
+        ws = self.ws
         try:
-            if self.ws is not None:
+            if ws is not None:
                 await asyncio.wait_for(self.send({"type": "leave"}), 2)
-        except Exception:
-            pass
+                await asyncio.wait_for(ws.close(1000, "leave"), 2)
+        except Exception as e:
+            log.info("closing the socket: %r", e)
         for t in list(self.tasks):
             t.cancel()
         try:
@@ -476,6 +528,8 @@ def main() -> int:
     if not args.verbose:
         for noisy in ("aiortc", "aioice", "websockets"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    logging.getLogger("aiortc.rtcrtpreceiver").addFilter(DecodeErrors())
 
     addresses = args.ice_address or ["127.0.0.1"]
     if addresses != ["auto"]:

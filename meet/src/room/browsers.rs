@@ -160,8 +160,9 @@ impl Room {
                 self.refresh_layouts();
             }
         }
+        let keyframe = data.is_keyframe();
         for o in self.peers.iter_mut().filter(|o| o.id != id) {
-            let Some(mid) = o.out_mid(id, kind) else {
+            let Some(mid) = o.out_ready(id, kind, keyframe) else {
                 continue;
             };
             let Some(w) = o.rtc.writer(mid) else { continue };

@@ -17,6 +17,9 @@ pub(super) struct TrackOut {
     pub source: Pid,
     pub kind: MediaKind,
     pub state: OutState,
+    /// A keyframe went out on it (video is held back until then: P frames before the first
+    /// IDR only make decoder errors).
+    pub started: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +123,10 @@ impl Peer {
 
     /// The browser's offer (its camera and microphone).
     pub(super) fn on_offer(&mut self, sdp: &str) -> Result<(), String> {
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| format!("bad offer: {e}"))?;
+        // We never send on the page's own m-lines (others' media comes on m-lines we add):
+        // answer them recvonly, so the page sees no phantom remote tracks of its own stream.
+        let sdp = send_only(sdp);
+        let offer = SdpOffer::from_sdp_string(&sdp).map_err(|e| format!("bad offer: {e}"))?;
         let answer = self
             .rtc
             .sdp_api()
@@ -185,6 +191,7 @@ impl Peer {
                 source,
                 kind,
                 state: OutState::ToOpen,
+                started: false,
             });
         }
     }
@@ -204,6 +211,30 @@ impl Peer {
                 _ => true,
             }
         });
+    }
+
+    /// Where to write a frame of `source`'s `kind` for this browser: negotiated, and for
+    /// video from the first keyframe on.
+    pub(super) fn out_ready(
+        &mut self,
+        source: Pid,
+        kind: MediaKind,
+        keyframe: bool,
+    ) -> Option<Mid> {
+        let t = self
+            .tracks_out
+            .iter_mut()
+            .find(|t| t.source == source && t.kind == kind)?;
+        let OutState::Open(m) = t.state else {
+            return None;
+        };
+        if kind == MediaKind::Video && !t.started {
+            if !keyframe {
+                return None;
+            }
+            t.started = true;
+        }
+        Some(m)
     }
 
     /// Where to write `source`'s `kind` for this browser, if negotiated.
@@ -357,6 +388,19 @@ impl Peer {
     }
 }
 
+/// The offer with every `sendrecv` m-line made `sendonly` (from the offerer's side).
+fn send_only(sdp: &str) -> String {
+    sdp.split_inclusive('\n')
+        .map(|l| {
+            if l.trim_end() == "a=sendrecv" {
+                l.replacen("a=sendrecv", "a=sendonly", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect()
+}
+
 fn is_stopping(s: OutState) -> bool {
     matches!(s, OutState::ToStop(_) | OutState::NegotiatingStop(_))
 }
@@ -371,4 +415,19 @@ fn kind_name(k: MediaKind) -> &'static str {
 /// The id the page knows a participant by (also its msid stream id).
 pub(crate) fn participant_ref(p: Pid) -> String {
     format!("p{}", p.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_only;
+
+    #[test]
+    fn the_pages_lines_become_send_only() {
+        let offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\na=x:a=sendrecv\r\n";
+        assert_eq!(
+            send_only(offer),
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\na=x:a=sendrecv\r\n"
+        );
+        assert_eq!(send_only(""), "");
+    }
 }

@@ -335,6 +335,10 @@ impl Room {
                 transcode = true;
                 continue;
             };
+            if p.out_ready(id, MediaKind::Video, keyframe).is_none() {
+                continue;
+            }
+            let Some(w) = p.rtc.writer(mid) else { continue };
             if let Err(e) = w.write(pt, now, time, au.clone()) {
                 tracing::debug!("VTC video to browser: {e}");
             }
@@ -374,6 +378,10 @@ impl Room {
             else {
                 continue;
             };
+            if p.out_ready(id, MediaKind::Video, f.keyframe).is_none() {
+                continue;
+            }
+            let Some(w) = p.rtc.writer(mid) else { continue };
             if let Err(e) = w.write(pt, now, time, data.clone()) {
                 tracing::debug!("transcoded VTC video to browser: {e}");
             }
