@@ -325,7 +325,10 @@ fn tiny_idr() -> Result<Vec<Vec<u8>>> {
         .args(["-q", "videotestsrc", "num-buffers=1", "pattern=black", "!"])
         .args(["video/x-raw,width=160,height=96,framerate=25/1", "!"])
         .args(["x264enc", "tune=zerolatency", "!"])
-        .args(["video/x-h264,stream-format=byte-stream,profile=constrained-baseline", "!"])
+        .args([
+            "video/x-h264,stream-format=byte-stream,profile=constrained-baseline",
+            "!",
+        ])
         .arg("filesink")
         .arg(format!("location={}", out.display()))
         .status()
@@ -336,7 +339,10 @@ fn tiny_idr() -> Result<Vec<Vec<u8>>> {
     let mut rest = data.as_slice();
     while let Some(at) = rest.windows(3).position(|w| w == [0, 0, 1]) {
         rest = &rest[at + 3..];
-        let end = rest.windows(3).position(|w| w == [0, 0, 1]).unwrap_or(rest.len());
+        let end = rest
+            .windows(3)
+            .position(|w| w == [0, 0, 1])
+            .unwrap_or(rest.len());
         let mut nal = rest[..end].to_vec();
         while nal.last() == Some(&0) {
             nal.pop();
@@ -427,8 +433,14 @@ fn in_a_meeting_keyframes_go_both_ways() -> Result<()> {
     while plis == 0 && joined.elapsed() < WAIT {
         plis = count_plis(&s.video_rtcp, Duration::from_millis(200));
     }
-    ensure!(plis > 0, "the browser's subscription brought no PLI to the VTC");
-    println!("PLI to the VTC {:?} after the browser opened the page", joined.elapsed());
+    ensure!(
+        plis > 0,
+        "the browser's subscription brought no PLI to the VTC"
+    );
+    println!(
+        "PLI to the VTC {:?} after the browser opened the page",
+        joined.elapsed()
+    );
     chrome.wait_for(
         "cvi.stats().then(s => Object.values(s.participants).some(p => p.framesDecoded > 3))",
         WAIT,

@@ -328,11 +328,17 @@ fn vtc_keypad_changes_layout_and_mutes() -> Result<()> {
         let deadline = Instant::now() + WAIT;
         loop {
             let r = room(&gw, &meeting)?;
-            let w = r["live"]["watching"][vtc.as_str()].as_str().unwrap_or_default().to_string();
+            let w = r["live"]["watching"][vtc.as_str()]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if w.starts_with(want) {
                 return Ok(r);
             }
-            ensure!(Instant::now() < deadline, "the VTC never watched {want}: {r}");
+            ensure!(
+                Instant::now() < deadline,
+                "the VTC never watched {want}: {r}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     };
