@@ -155,8 +155,11 @@ async fn drain(
 }
 
 async fn metrics(Extension(live): Extension<Live>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        live.registry.render_metrics(),
-    )
+    let mut text = live.registry.render_metrics();
+    text.push_str(&format!(
+        "# HELP cvi_meeting_rooms Embedded meetings with someone in them.\n\
+         # TYPE cvi_meeting_rooms gauge\ncvi_meeting_rooms {}\n",
+        live.meet.active_rooms()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

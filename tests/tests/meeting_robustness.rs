@@ -182,6 +182,10 @@ fn bad_signalling_gets_errors_and_the_meeting_goes_on() -> Result<()> {
         r["participants"].as_array().map(Vec::len) == Some(1),
         "Mallory left when her connection closed: {r}"
     );
+    ensure!(
+        gw.metric("cvi_meeting_rooms")? == 1,
+        "one room open while Bob is in it"
+    );
     let health = gw.http("GET", "/healthz", None)?;
     ensure!(health.status == 200, "{health:?}");
     Ok(())
