@@ -74,7 +74,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CVI_RECORDINGS_DIR")]
     pub recordings_dir: Option<PathBuf>,
     /// A STUN or TURN URL for the meeting pages (repeatable; CVI_ICE_SERVERS is
-    /// comma-separated), e.g. stun:stun.example.org:3478. None: host candidates only.
+    /// comma-separated), e.g. stun:stun.example.org:3478, or with TURN credentials
+    /// turn:USER:PASSWORD@turn.example.org:3478?transport=udp. None: host candidates only.
     #[arg(long = "ice-server", env = "CVI_ICE_SERVERS", value_delimiter = ',')]
     pub ice_servers: Vec<String>,
     /// Secret the organizers' `?host=` keys derive from; set the same on every node
@@ -123,6 +124,28 @@ pub(crate) struct Config {
     pub ready_file: Option<PathBuf>,
     pub sip: crate::sip::SipConfig,
     pub meet: MeetSettings,
+}
+
+/// A STUN/TURN server for the pages: the URL and, for `turn:USER:PASS@host`, the
+/// credentials taken out of it.
+pub(crate) fn ice_server(u: &str) -> cvi_meet::IceServer {
+    let u = u.trim();
+    let (scheme, rest) = u.split_once(':').unwrap_or((u, ""));
+    if scheme.starts_with("turn")
+        && let Some((creds, host)) = rest.rsplit_once('@')
+        && let Some((user, pass)) = creds.split_once(':')
+    {
+        return cvi_meet::IceServer {
+            urls: vec![format!("{scheme}:{host}")],
+            username: Some(user.to_string()),
+            credential: Some(pass.to_string()),
+        };
+    }
+    cvi_meet::IceServer {
+        urls: vec![u.to_string()],
+        username: None,
+        credential: None,
+    }
 }
 
 /// The embedded meetings' settings.
@@ -265,6 +288,17 @@ impl ServeArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ice_servers_take_turn_credentials_out_of_the_url() {
+        let t = ice_server(" turn:al:s3cr:et@turn.example.org:3478?transport=udp ");
+        assert_eq!(t.urls, ["turn:turn.example.org:3478?transport=udp"]);
+        assert_eq!(t.username.as_deref(), Some("al"));
+        assert_eq!(t.credential.as_deref(), Some("s3cr:et"));
+        let s = ice_server("stun:stun.example.org:3478");
+        assert_eq!((s.urls.len(), s.username), (1, None));
+        assert_eq!(ice_server("turn:host:3478").username, None);
+    }
 
     #[test]
     fn flags_win_over_file_which_wins_over_defaults() {

@@ -98,11 +98,7 @@ fn meet_hub(config: &Config, store: Store) -> cvi_meet::MeetHub {
                 .meet
                 .ice_servers
                 .iter()
-                .map(|u| cvi_meet::IceServer {
-                    urls: vec![u.clone()],
-                    username: None,
-                    credential: None,
-                })
+                .map(|u| crate::config::ice_server(u))
                 .collect(),
             recordings_dir: Some(config.meet.recordings_dir.clone()),
             host_secret: config.meet.secret.clone(),
