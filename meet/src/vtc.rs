@@ -37,8 +37,9 @@ pub enum VtcEvent {
 /// From the VTC's media task to the meeting.
 #[derive(Debug)]
 pub enum VtcMediaIn {
-    /// The encoding the VTC can receive (its negotiated H.264 resolution, rate, profile).
-    Params(SlateParams),
+    /// The encoding the VTC can receive (its negotiated H.264 resolution, rate, profile),
+    /// or None when it receives no video from us (then no composite is made for it).
+    Params(Option<SlateParams>),
     /// One RTP packet's payload of the VTC's H.264 (SRTP already removed).
     Video {
         payload: Vec<u8>,

@@ -2,6 +2,7 @@
 //! and scripts/bench-sip). They print figures and assert nothing; the exit status is
 //! non-zero only when the bench itself could not run.
 
+mod meeting;
 mod sip;
 mod stats;
 
@@ -18,10 +19,14 @@ pub(crate) struct BenchArgs {
 enum BenchCommand {
     /// SIP UAC load over UDP: INVITEs (accepted or rejected calls) or OPTIONS at a fixed rate.
     Sip(sip::SipArgs),
+    /// Embedded-meeting load: VTCs over SIP/RTP and str0m browsers in meetings, gateway CPU,
+    /// memory and latency (or, with --reference, the bare GStreamer pipeline alone).
+    Meeting(meeting::MeetingArgs),
 }
 
 pub(crate) async fn run(args: BenchArgs, output: OutputFormat) -> anyhow::Result<ExitCode> {
     match args.cmd {
         BenchCommand::Sip(a) => sip::run(a, output).await,
+        BenchCommand::Meeting(a) => meeting::run(a, output).await,
     }
 }

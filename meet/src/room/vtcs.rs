@@ -226,9 +226,14 @@ impl Room {
         match m {
             VtcMediaIn::Params(p) => {
                 if let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id) {
-                    v.params = Some(p);
+                    if p.is_none() {
+                        v.view = None;
+                    }
+                    v.params = p;
                 }
                 self.subscribe_vtc(id);
+                self.mix.drop_unused_views(&self.vtcs);
+                self.refresh_layouts();
             }
             VtcMediaIn::Audio { payload, .. } => self.vtc_audio_in(id, &payload),
             VtcMediaIn::Video {

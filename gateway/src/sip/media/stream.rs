@@ -124,6 +124,11 @@ impl StreamIo {
             && self.dest_rtp.is_some()
     }
 
+    /// The negotiated direction lets us send (whether or not we know where to yet).
+    pub(super) fn sends(&self) -> bool {
+        matches!(self.direction(), Direction::SendRecv | Direction::SendOnly)
+    }
+
     pub(super) fn receives(&self) -> bool {
         matches!(self.direction(), Direction::SendRecv | Direction::RecvOnly)
     }

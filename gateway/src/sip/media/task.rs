@@ -119,6 +119,8 @@ struct Task {
     meeting: Option<VtcMedia>,
     composite: Option<CompositeSubscription>,
     mix: VecDeque<Vec<u8>>,
+    /// What the meeting was last told the caller receives (None: not told yet).
+    meeting_params: Option<Option<SlateParams>>,
 }
 
 enum Ev {
@@ -198,6 +200,7 @@ pub(crate) async fn run(io: TaskIo) {
         meeting: None,
         composite: None,
         mix: VecDeque::new(),
+        meeting_params: None,
     };
     let mut bufs = [[0u8; 2048]; 4];
     let mut audio_tick = tokio::time::interval(Duration::from_millis(20));
@@ -346,10 +349,9 @@ impl Task {
             MediaCmd::Meeting(m) => {
                 // The meeting decodes the caller's video only if someone needs it decoded.
                 self.decoder = None;
-                if let Some(p) = &self.slate_params {
-                    m.send(VtcMediaIn::Params(p.clone()));
-                }
                 self.meeting = Some(m);
+                self.meeting_params = None;
+                self.tell_meeting_params();
             }
             MediaCmd::AskKeyframe => {
                 self.pending_ask = true;
@@ -399,13 +401,24 @@ impl Task {
         if params != self.slate_params {
             self.slate_params = params;
             self.subscribe_slate();
-            if let (Some(m), Some(p)) = (&self.meeting, &self.slate_params) {
-                m.send(VtcMediaIn::Params(p.clone()));
-            }
         }
+        self.tell_meeting_params();
         if video_codec_changed && self.connected {
             self.decoder = None;
             self.start_decoder();
+        }
+    }
+
+    /// Tells the meeting what video the caller can receive: its encoding, or none when we
+    /// may not send it video (no video, `a=sendonly`/`inactive` from the caller, hold), so
+    /// that no composite is made for nobody.
+    fn tell_meeting_params(&mut self) {
+        let want = self.slate_params.clone().filter(|_| self.video.sends());
+        if let Some(m) = &self.meeting
+            && self.meeting_params.as_ref() != Some(&want)
+        {
+            m.send(VtcMediaIn::Params(want.clone()));
+            self.meeting_params = Some(want);
         }
     }
 
