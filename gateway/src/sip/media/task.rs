@@ -264,6 +264,8 @@ pub(crate) async fn run(io: TaskIo) {
             }
             Ev::Meeting(Some(VtcMediaOut::Video(sub))) => {
                 t.composite = Some(sub);
+                // The slate's encoder stops unless other callers still watch it.
+                t.subscribe_slate();
                 t.force_keyframe();
             }
             Ev::Meeting(Some(VtcMediaOut::Audio(a))) => {
@@ -275,6 +277,7 @@ pub(crate) async fn run(io: TaskIo) {
             Ev::Meeting(None) => {
                 t.meeting = None;
                 t.composite = None;
+                t.subscribe_slate();
             }
             Ev::Frame(Err(broadcast::error::RecvError::Lagged(_))) => {}
             Ev::Job(Ok(l)) => {
@@ -377,6 +380,7 @@ impl Task {
         let video_codec_changed =
             self.video.neg.as_ref().map(|n| &n.codec) != video.as_ref().map(|n| &n.codec);
         let was_sending = self.video.can_send();
+        let was_allowed = self.video.sends();
         self.audio.configure(audio);
         self.video.configure(video);
         if !was_sending && self.video.can_send() {
@@ -398,7 +402,7 @@ impl Task {
                 self.load_prompt(pos);
             }
         }
-        if params != self.slate_params {
+        if params != self.slate_params || was_allowed != self.video.sends() {
             self.slate_params = params;
             self.subscribe_slate();
         }
@@ -440,6 +444,9 @@ impl Task {
         });
     }
 
+    /// Subscribes to the slate the caller should see — none while the meeting's composite
+    /// is sent instead or while we may not send video (hold, `sendonly`): no encoding for
+    /// nobody.
     fn subscribe_slate(&mut self) {
         self.slate_generation += 1;
         let (Some(lines), Some(params)) = (self.slate_lines.clone(), self.slate_params.clone())
@@ -447,6 +454,10 @@ impl Task {
             self.slate = None;
             return;
         };
+        if self.composite.is_some() || !self.video.sends() {
+            self.slate = None;
+            return;
+        }
         let generation = self.slate_generation;
         let hub = self.setup.shared.slates.clone();
         self.jobs.spawn_blocking(move || Loaded::Slate {
