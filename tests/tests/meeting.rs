@@ -237,11 +237,12 @@ fn meeting_flow(opts: Opts, browser_size: (f64, f64)) -> Result<()> {
     let t0 = Instant::now();
     chrome.eval("cvi.setRecording(true); 0")?;
     chrome.wait_for("cvi.state.recording === true", WAIT)?;
-    let c = wait_notice(&b, true)?;
-    // … and hears it said.
+    // The VTC hears it said (the prompt lasts ~2 s: look at once) …
     gw.wait_call("the spoken recording notice", |c| {
         c["media"]["playing"] == "en/recording_started"
     })?;
+    // … and sees the band, which stays while recording is on.
+    let c = wait_notice(&b, true)?;
     println!(
         "notice on the VTC's picture after {:.1} s (band colour {before:?} → {c:?})",
         t0.elapsed().as_secs_f64()
