@@ -40,13 +40,9 @@ pub enum VtcMediaIn {
     /// The encoding the VTC can receive (its negotiated H.264 resolution, rate, profile),
     /// or None when it receives no video from us (then no composite is made for it).
     Params(Option<SlateParams>),
-    /// One RTP packet's payload of the VTC's H.264 (SRTP already removed).
-    Video {
-        payload: Vec<u8>,
-        marker: bool,
-        timestamp: u32,
-        seq: u16,
-    },
+    /// One access unit of the VTC's H.264 (Annex-B, depacketized by the call's media task)
+    /// and its RTP timestamp.
+    Video { frame: Vec<u8>, timestamp: u32 },
     /// One RTP packet's payload of the VTC's audio (its negotiated codec).
     Audio { payload: Vec<u8>, timestamp: u32 },
 }

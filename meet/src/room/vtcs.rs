@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::vtc::VtcMediaOut;
-use cvi_media::rtp::h264::{self, Depacketizer};
+use cvi_media::rtp::h264;
 use cvi_media_gst::{SlateParams, VideoCodec};
 use cvi_meeting::{Command, CommandParser, Layout};
 use str0m::format::Codec;
@@ -28,7 +28,6 @@ pub(super) struct VtcState {
     pub encoder: Option<cvi_media_gst::AudioEncoder>,
     pub pcm: std::collections::VecDeque<i16>,
     opus_samples: u64,
-    depack: Depacketizer,
     video_ts: Option<(u32, u64)>,
     pub has_video: bool,
     /// (profile_idc, constraint flags) of the VTC's SPS, once seen.
@@ -97,7 +96,6 @@ impl Room {
             encoder: None,
             pcm: Default::default(),
             opus_samples: 0,
-            depack: Depacketizer::new(),
             video_ts: None,
             has_video: false,
             sps: None,
@@ -236,12 +234,7 @@ impl Room {
                 self.refresh_layouts();
             }
             VtcMediaIn::Audio { payload, .. } => self.vtc_audio_in(id, &payload),
-            VtcMediaIn::Video {
-                payload,
-                marker,
-                timestamp,
-                ..
-            } => self.vtc_video_in(id, &payload, marker, timestamp, now),
+            VtcMediaIn::Video { frame, timestamp } => self.vtc_video_in(id, frame, timestamp, now),
         }
     }
 
@@ -302,14 +295,14 @@ impl Room {
         }
     }
 
-    fn vtc_video_in(&mut self, id: Pid, payload: &[u8], marker: bool, ts: u32, now: Instant) {
+    fn vtc_video_in(&mut self, id: Pid, au: Vec<u8>, ts: u32, now: Instant) {
         let mode = self.cfg.vtc_video;
         let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id && v.entered) else {
             return;
         };
-        let Some(au) = v.depack.push(payload, marker) else {
+        if au.is_empty() {
             return;
-        };
+        }
         if let Some(sps) = h264::sps_profile(&au) {
             v.sps = Some(sps);
         }

@@ -119,6 +119,8 @@ struct Task {
     meeting: Option<VtcMedia>,
     composite: Option<CompositeSubscription>,
     mix: VecDeque<Vec<u8>>,
+    /// The caller's H.264 reassembled for the meeting.
+    depack: cvi_media::rtp::h264::Depacketizer,
     /// What the meeting was last told the caller receives (None: not told yet).
     meeting_params: Option<Option<SlateParams>>,
 }
@@ -201,6 +203,7 @@ pub(crate) async fn run(io: TaskIo) {
         composite: None,
         mix: VecDeque::new(),
         meeting_params: None,
+        depack: cvi_media::rtp::h264::Depacketizer::new(),
     };
     let mut bufs = [[0u8; 2048]; 4];
     let mut audio_tick = tokio::time::interval(Duration::from_millis(20));
@@ -627,13 +630,13 @@ impl Task {
                 if !self.audio_tx.is_closed() {
                     let _ = self.audio_tx.try_send(self.audio.plain.clone());
                 }
-                self.to_meeting(Stream::Audio);
+                self.forward_to_meeting(Stream::Audio);
             }
             (Stream::Video, Inbound::Rtp) => {
                 if let Some(d) = &self.decoder {
                     d.push_rtp(&self.video.plain);
                 }
-                self.to_meeting(Stream::Video);
+                self.forward_to_meeting(Stream::Video);
                 if std::mem::take(&mut self.video.moved) {
                     // What we sent before went elsewhere: start the caller's picture afresh.
                     self.force_keyframe();
@@ -644,7 +647,10 @@ impl Task {
 
     /// The caller's audio or H.264 payload to the meeting (its main codec only: no DTMF
     /// events, no comfort noise).
-    fn to_meeting(&self, stream: Stream) {
+    ///
+    /// Video goes as whole access units (depacketized here): one message per frame, not
+    /// one per packet, between this task and the room.
+    fn forward_to_meeting(&mut self, stream: Stream) {
         let Some(m) = &self.meeting else { return };
         let s = match stream {
             Stream::Audio => &self.audio,
@@ -656,19 +662,22 @@ impl Task {
         if h.payload_type != n.codec.payload_type {
             return;
         }
-        let payload = h.payload(&s.plain).to_vec();
-        m.send(match stream {
-            Stream::Audio => VtcMediaIn::Audio {
-                payload,
-                timestamp: h.timestamp,
-            },
-            Stream::Video => VtcMediaIn::Video {
-                payload,
-                marker: h.marker,
-                timestamp: h.timestamp,
-                seq: h.sequence,
-            },
-        });
+        match stream {
+            Stream::Audio => {
+                m.send(VtcMediaIn::Audio {
+                    payload: h.payload(&s.plain).to_vec(),
+                    timestamp: h.timestamp,
+                });
+            }
+            Stream::Video => {
+                if let Some(frame) = self.depack.push(h.payload(&s.plain), h.marker) {
+                    m.send(VtcMediaIn::Video {
+                        frame,
+                        timestamp: h.timestamp,
+                    });
+                }
+            }
+        }
     }
 
     fn rtcp_in(&mut self, stream: Stream, packets: &[RtcpPacket], since: Duration) {
