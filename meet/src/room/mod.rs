@@ -179,12 +179,14 @@ impl Room {
                     self.ask_source_keyframe(Pid(src), Instant::now());
                 },
                 _ = tick.tick(), if mixing => self.audio_tick(),
-                () = sleep => {
-                    let now = Instant::now();
-                    for p in &mut self.peers {
-                        p.input(str0m::Input::Timeout(now));
-                    }
-                }
+                () = sleep => {}
+            }
+            // Drive every browser's clock after any event (str0m's pattern): media written to
+            // a peer is sent on its next poll only once its queues were looked at, and a busy
+            // socket must not starve the timer arm.
+            let now = Instant::now();
+            for p in &mut self.peers {
+                p.input(str0m::Input::Timeout(now));
             }
             if let Some(k) = keyframes {
                 self.mix.put_keyframe_rx(k);
