@@ -42,7 +42,6 @@
 //! compositor per output costs a scale per (source, output), which differs
 //! per layout anyway.
 
-mod feed;
 mod layout;
 mod output;
 mod source;
@@ -55,8 +54,8 @@ use gst::prelude::*;
 use tokio::sync::{broadcast, mpsc as tokio_mpsc};
 
 use crate::Error;
+use crate::feed::Feed;
 use crate::slate::{EncodedFrame, SlateParams};
-use feed::Feed;
 use output::{Output, OutputKey};
 use source::{Source, SourceCore};
 

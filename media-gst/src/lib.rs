@@ -10,6 +10,7 @@
 //! it is cheap and idempotent).
 
 mod error;
+mod feed;
 mod init;
 mod util;
 

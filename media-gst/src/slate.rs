@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::feed::{Feed, ForceKeyframe};
 use gst::prelude::*;
 use tokio::sync::broadcast;
 
@@ -162,9 +163,7 @@ impl SlateHub {
             encoder.request_keyframe();
         }
         Ok(SlateSubscription {
-            encoder,
-            rx,
-            waiting_for_keyframe: true,
+            feed: Feed::new(encoder, rx),
         })
     }
 
@@ -180,16 +179,14 @@ impl SlateHub {
 /// A subscriber's handle on a running slate encoder. Dropping the last one
 /// stops the encoder.
 pub struct SlateSubscription {
-    encoder: Arc<Encoder>,
-    rx: broadcast::Receiver<Arc<EncodedFrame>>,
-    waiting_for_keyframe: bool,
+    feed: Feed<Encoder>,
 }
 
 impl std::fmt::Debug for SlateSubscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlateSubscription")
-            .field("lines", &self.encoder.key.0)
-            .field("params", &self.encoder.key.1)
+            .field("lines", &self.feed.encoder.key.0)
+            .field("params", &self.feed.encoder.key.1)
             .finish()
     }
 }
@@ -198,81 +195,62 @@ impl SlateSubscription {
     /// The raw broadcast receiver (every frame, including any P frames that
     /// were in flight before the first keyframe after subscribing).
     pub fn receiver(&mut self) -> &mut broadcast::Receiver<Arc<EncodedFrame>> {
-        &mut self.rx
+        self.feed.receiver()
     }
 
     /// Asks the encoder for an IDR (with SPS/PPS) as soon as possible. It
     /// reaches every subscriber of this encoder.
     pub fn request_keyframe(&self) {
-        self.encoder.request_keyframe();
+        self.feed.request_keyframe();
     }
 
     /// Next frame, skipping frames until the first keyframe after subscribing
     /// or after a lag. On lag, returns `Lagged` once and requests a keyframe.
     pub async fn recv(&mut self) -> Result<Arc<EncodedFrame>, broadcast::error::RecvError> {
-        loop {
-            let result = self.rx.recv().await;
-            if let Some(frame) = self.filter(result)? {
-                return Ok(frame);
-            }
-        }
+        self.feed.recv().await
     }
 
     /// Non-blocking [`Self::recv`].
     pub fn try_recv(&mut self) -> Result<Arc<EncodedFrame>, broadcast::error::TryRecvError> {
-        loop {
-            let result = self.rx.try_recv();
-            match result {
-                Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                    self.on_lag();
-                    return Err(broadcast::error::TryRecvError::Lagged(n));
-                }
-                Err(e) => return Err(e),
-                Ok(frame) => {
-                    if let Some(frame) = self.accept(frame) {
-                        return Ok(frame);
-                    }
-                }
-            }
-        }
+        self.feed.try_recv()
     }
 
     /// Blocking [`Self::recv`] (must not be called from an async context).
     pub fn blocking_recv(&mut self) -> Result<Arc<EncodedFrame>, broadcast::error::RecvError> {
-        loop {
-            let result = self.rx.blocking_recv();
-            if let Some(frame) = self.filter(result)? {
-                return Ok(frame);
-            }
-        }
+        self.feed.blocking_recv()
     }
+}
 
-    fn filter(
-        &mut self,
-        result: Result<Arc<EncodedFrame>, broadcast::error::RecvError>,
-    ) -> Result<Option<Arc<EncodedFrame>>, broadcast::error::RecvError> {
-        match result {
-            Ok(frame) => Ok(self.accept(frame)),
-            Err(broadcast::error::RecvError::Lagged(n)) => {
-                self.on_lag();
-                Err(broadcast::error::RecvError::Lagged(n))
-            }
-            Err(e) => Err(e),
-        }
+impl ForceKeyframe for Encoder {
+    fn force_keyframe(&self) {
+        self.request_keyframe();
     }
+}
 
-    fn accept(&mut self, frame: Arc<EncodedFrame>) -> Option<Arc<EncodedFrame>> {
-        if self.waiting_for_keyframe && !frame.keyframe {
-            return None;
-        }
-        self.waiting_for_keyframe = false;
-        Some(frame)
-    }
-
-    fn on_lag(&mut self) {
-        self.waiting_for_keyframe = true;
-        self.encoder.request_keyframe();
-    }
+/// Sends every access unit the encoder's appsink receives to `tx` (no
+/// receivers is fine: between subscriptions).
+pub(crate) fn broadcast_frames(sink: &gst_app::AppSink, tx: broadcast::Sender<Arc<EncodedFrame>>) {
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let Some(buffer) = sample.buffer() else {
+                    return Ok(gst::FlowSuccess::Ok);
+                };
+                let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                let frame = EncodedFrame {
+                    data: map.as_slice().to_vec(),
+                    keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
+                    pts: buffer
+                        .pts()
+                        .map(|t| Duration::from_nanos(t.nseconds()))
+                        .unwrap_or_default(),
+                };
+                let _ = tx.send(Arc::new(frame));
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
 }
 
 /// One running encoder pipeline.
@@ -325,29 +303,7 @@ impl Encoder {
         let sink: gst_app::AppSink = by_name(&pipeline, "sink")?;
 
         let (tx, rx) = broadcast::channel(CHANNEL_CAPACITY);
-        let tx_cb = tx.clone();
-        sink.set_callbacks(
-            gst_app::AppSinkCallbacks::builder()
-                .new_sample(move |sink| {
-                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    let Some(buffer) = sample.buffer() else {
-                        return Ok(gst::FlowSuccess::Ok);
-                    };
-                    let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-                    let frame = EncodedFrame {
-                        data: map.as_slice().to_vec(),
-                        keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
-                        pts: buffer
-                            .pts()
-                            .map(|t| Duration::from_nanos(t.nseconds()))
-                            .unwrap_or_default(),
-                    };
-                    // No receivers is fine (between subscriptions).
-                    let _ = tx_cb.send(Arc::new(frame));
-                    Ok(gst::FlowSuccess::Ok)
-                })
-                .build(),
-        );
+        crate::slate::broadcast_frames(&sink, tx.clone());
 
         if let Err(e) = pipeline.set_state(gst::State::Playing) {
             let _ = pipeline.set_state(gst::State::Null);

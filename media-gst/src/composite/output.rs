@@ -5,16 +5,15 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 
 use gst::prelude::*;
 use tokio::sync::broadcast;
 
-use super::feed::ForceKeyframe;
 use super::layout::{TextProps, Tile, label_props, marker_props, notice_props, sanitize};
 use super::source::SourceCore;
 use super::{CompositeLayout, MAX_TILES, NOTICE_ARGB, Shared, lock, notice_height, stop_pipeline};
 use crate::Error;
+use crate::feed::ForceKeyframe;
 use crate::slate::{BACKGROUND_ARGB, CHANNEL_CAPACITY, EncodedFrame, SlateParams};
 use crate::util::{by_name, parse_pipeline};
 
@@ -128,29 +127,7 @@ impl Output {
         let sink: gst_app::AppSink = by_name(&pipeline, "sink")?;
 
         let (tx, rx) = broadcast::channel(CHANNEL_CAPACITY);
-        let tx_cb = tx.clone();
-        sink.set_callbacks(
-            gst_app::AppSinkCallbacks::builder()
-                .new_sample(move |sink| {
-                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    let Some(buffer) = sample.buffer() else {
-                        return Ok(gst::FlowSuccess::Ok);
-                    };
-                    let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-                    let frame = EncodedFrame {
-                        data: map.as_slice().to_vec(),
-                        keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
-                        pts: buffer
-                            .pts()
-                            .map(|t| Duration::from_nanos(t.nseconds()))
-                            .unwrap_or_default(),
-                    };
-                    // No receivers is fine (between subscriptions).
-                    let _ = tx_cb.send(Arc::new(frame));
-                    Ok(gst::FlowSuccess::Ok)
-                })
-                .build(),
-        );
+        crate::slate::broadcast_frames(&sink, tx.clone());
         let bus = pipeline
             .bus()
             .ok_or_else(|| Error::Pipeline("pipeline has no bus".into()))?;

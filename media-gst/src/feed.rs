@@ -1,9 +1,9 @@
 //! A subscriber's view of a shared, live encoder: a broadcast receiver that
 //! skips frames until the first keyframe after subscribing or lagging.
 //!
-//! Generic over the encoder so that any shared-encoder type (the composite
-//! outputs here; the slate encoders could use it too) gets the same
-//! `recv`/`try_recv`/`blocking_recv` semantics.
+//! Generic over the encoder so that every shared-encoder type (the slate
+//! encoders, the composite outputs) gets the same `recv`/`try_recv`/
+//! `blocking_recv` semantics.
 
 use std::sync::Arc;
 
