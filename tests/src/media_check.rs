@@ -201,6 +201,39 @@ pub fn png_size(path: &Path) -> Result<(u32, u32)> {
     Ok((be(16)?, be(20)?))
 }
 
+/// Decodes a PNG with `gst-launch-1.0` (pngdec → `format`, `bytes_per_pixel` each):
+/// (width, height, unpadded rows).
+fn decode_png(path: &Path, format: &str, bytes_per_pixel: usize) -> Result<(u32, u32, Vec<u8>)> {
+    let (width, height) = png_size(path)?;
+    let out = tempfile::NamedTempFile::new()?;
+    let status = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .arg("filesrc")
+        .arg(format!("location={}", path.display()))
+        .args(["!", "pngdec", "!", "videoconvert", "!"])
+        .arg(format!("video/x-raw,format={format}"))
+        .arg("!")
+        .arg("filesink")
+        .arg(format!("location={}", out.path().display()))
+        .status()
+        .context("gst-launch-1.0 (install gstreamer1.0-tools)")?;
+    ensure!(status.success(), "pngdec failed on {}", path.display());
+    let raw = std::fs::read(out.path())?;
+    // Raw video rows are padded to 4 bytes.
+    let row = width as usize * bytes_per_pixel;
+    let stride = row.div_ceil(4) * 4;
+    ensure!(
+        raw.len() >= stride * height as usize,
+        "decoded {} bytes for {width}x{height}",
+        raw.len()
+    );
+    let mut pixels = Vec::with_capacity(row * height as usize);
+    for r in raw.chunks(stride).take(height as usize) {
+        pixels.extend_from_slice(r.get(..row).unwrap_or_default());
+    }
+    Ok((width, height, pixels))
+}
+
 /// A picture as 8-bit luma, decoded by GStreamer (`pngdec`), row by row.
 #[derive(Debug, Clone)]
 pub struct Gray {
@@ -212,38 +245,7 @@ pub struct Gray {
 impl Gray {
     /// Decodes a PNG to luma with `gst-launch-1.0` (pngdec → GRAY8).
     pub fn from_png(path: &Path) -> Result<Gray> {
-        let (width, height) = png_size(path)?;
-        let out = tempfile::NamedTempFile::new()?;
-        let status = Command::new("gst-launch-1.0")
-            .arg("-q")
-            .arg("filesrc")
-            .arg(format!("location={}", path.display()))
-            .args([
-                "!",
-                "pngdec",
-                "!",
-                "videoconvert",
-                "!",
-                "video/x-raw,format=GRAY8",
-                "!",
-            ])
-            .arg("filesink")
-            .arg(format!("location={}", out.path().display()))
-            .status()
-            .context("gst-launch-1.0 (install gstreamer1.0-tools)")?;
-        ensure!(status.success(), "pngdec failed on {}", path.display());
-        let raw = std::fs::read(out.path())?;
-        // GRAY8 rows are padded to 4 bytes.
-        let stride = (width as usize).div_ceil(4) * 4;
-        ensure!(
-            raw.len() >= stride * height as usize,
-            "decoded {} bytes for {width}x{height}",
-            raw.len()
-        );
-        let mut pixels = Vec::with_capacity((width * height) as usize);
-        for row in raw.chunks(stride).take(height as usize) {
-            pixels.extend_from_slice(row.get(..width as usize).unwrap_or_default());
-        }
+        let (width, height, pixels) = decode_png(path, "GRAY8", 1)?;
         Ok(Gray {
             width,
             height,
@@ -308,39 +310,7 @@ pub struct Rgb {
 impl Rgb {
     /// Decodes a PNG to RGB with `gst-launch-1.0` (pngdec → RGB).
     pub fn from_png(path: &Path) -> Result<Rgb> {
-        let (width, height) = png_size(path)?;
-        let out = tempfile::NamedTempFile::new()?;
-        let status = Command::new("gst-launch-1.0")
-            .arg("-q")
-            .arg("filesrc")
-            .arg(format!("location={}", path.display()))
-            .args([
-                "!",
-                "pngdec",
-                "!",
-                "videoconvert",
-                "!",
-                "video/x-raw,format=RGB",
-                "!",
-            ])
-            .arg("filesink")
-            .arg(format!("location={}", out.path().display()))
-            .status()
-            .context("gst-launch-1.0 (install gstreamer1.0-tools)")?;
-        ensure!(status.success(), "pngdec failed on {}", path.display());
-        let raw = std::fs::read(out.path())?;
-        // RGB rows are padded to 4 bytes.
-        let row = width as usize * 3;
-        let stride = row.div_ceil(4) * 4;
-        ensure!(
-            raw.len() >= stride * height as usize,
-            "decoded {} bytes for {width}x{height}",
-            raw.len()
-        );
-        let mut pixels = Vec::with_capacity(row * height as usize);
-        for r in raw.chunks(stride).take(height as usize) {
-            pixels.extend_from_slice(r.get(..row).unwrap_or_default());
-        }
+        let (width, height, pixels) = decode_png(path, "RGB", 3)?;
         Ok(Rgb {
             width,
             height,

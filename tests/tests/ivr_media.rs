@@ -74,7 +74,7 @@ fn lobby_then_connected_joins_the_meeting() -> Result<()> {
         "{lines}"
     );
     let id = call["callId"].as_str().context("callId")?.to_string();
-    let room = gw.api("GET", &format!("/api/v1/meetings/{meeting}/room"), None)?;
+    let room = gw.room(&meeting)?;
     ensure!(
         room["live"]["waiting"][0]["name"] == "tester",
         "the meeting's lobby: {room}"
@@ -90,7 +90,7 @@ fn lobby_then_connected_joins_the_meeting() -> Result<()> {
     let received = n(&call["media"]["video"]["packetsReceived"]);
     let deadline = Instant::now() + WAIT;
     let room = loop {
-        let room = gw.api("GET", &format!("/api/v1/meetings/{meeting}/room"), None)?;
+        let room = gw.room(&meeting)?;
         let live = &room["live"];
         let vtc = live["participants"]
             .as_array()

@@ -424,7 +424,7 @@ fn in_a_meeting_keyframes_go_both_ways() -> Result<()> {
     count_plis(&s.video_rtcp, Duration::from_millis(2500));
     let quiet = count_plis(&s.video_rtcp, Duration::from_millis(1500));
     ensure!(quiet == 0, "{quiet} PLIs with nobody subscribing");
-    let room = gw.api("GET", &format!("/api/v1/meetings/{meeting}/room"), None)?;
+    let room = gw.room(&meeting)?;
     let host_page = room["hostPage"].as_str().context("hostPage")?;
     let chrome = cvi_e2e::chromium::Chromium::launch()?;
     let joined = Instant::now();

@@ -22,11 +22,6 @@ fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
 }
 
-/// The room of the meeting as the API shows it.
-fn room(gw: &Gateway, meeting: &str) -> Result<Value> {
-    gw.api("GET", &format!("/api/v1/meetings/{meeting}/room"), None)
-}
-
 /// Waits until baresip's latest decoded frame satisfies `pred` (returns its gray image).
 fn wait_frame(b: &Baresip, what: &str, pred: impl Fn(&Gray) -> bool) -> Result<Gray> {
     let deadline = Instant::now() + WAIT;
@@ -103,7 +98,7 @@ fn browser_gets_the_vtc_transcoded_when_asked() -> Result<()> {
 fn meeting_flow(opts: Opts, browser_size: (f64, f64)) -> Result<()> {
     let gw = Gateway::start(opts)?;
     let (vid, meeting) = gw.provision_meeting()?;
-    let links = room(&gw, &meeting)?;
+    let links = gw.room(&meeting)?;
     let host_page = links["hostPage"].as_str().context("hostPage")?;
     ensure!(links["live"].is_null(), "nobody is in it yet: {links}");
 
@@ -171,35 +166,7 @@ fn meeting_flow(opts: Opts, browser_size: (f64, f64)) -> Result<()> {
     // and that tile shows Chromium's fake camera (green, a moving disc), not the background.
     let me = chrome.eval("cvi.me")?;
     let me = me.as_str().context("cvi.me")?.to_string();
-    let deadline = Instant::now() + WAIT;
-    let (tile, (vw, vh)) = loop {
-        let live = room(&gw, &meeting)?;
-        let watching = live["live"]["watching"][vtc.as_str()]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let view = live["live"]["views"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|v| v["view"] == watching.as_str())
-            .cloned();
-        let tile = view.as_ref().and_then(|v| {
-            v["tiles"]
-                .as_array()?
-                .iter()
-                .find(|t| t["participant"] == me.as_str())
-                .cloned()
-        });
-        if let (Some(t), Some(v)) = (tile, view) {
-            break (t, (f(&v["width"]), f(&v["height"])));
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "the VTC's view has no tile for the browser: {live}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let (tile, (vw, vh)) = gw.tile_in_view(&meeting, &vtc, &me)?;
     println!("the VTC's view is {vw}x{vh}; the browser's tile {tile}");
     // The tile's middle band (the fake camera fills it; letterboxing only at its sides).
     let (x0, y0) = (
@@ -252,7 +219,7 @@ fn meeting_flow(opts: Opts, browser_size: (f64, f64)) -> Result<()> {
         &b.received_frame(Duration::from_secs(5))?,
         &chrome,
     );
-    let live = room(&gw, &meeting)?;
+    let live = gw.room(&meeting)?;
     ensure!(live["live"]["recording"] == true, "{live}");
     std::thread::sleep(Duration::from_secs(3));
     chrome.eval("cvi.setRecording(false); 0")?;
@@ -309,7 +276,7 @@ fn meeting_flow(opts: Opts, browser_size: (f64, f64)) -> Result<()> {
 fn vtc_keypad_changes_layout_and_mutes() -> Result<()> {
     let gw = Gateway::start(Opts::default())?;
     let (vid, meeting) = gw.provision_meeting()?;
-    let links = room(&gw, &meeting)?;
+    let links = gw.room(&meeting)?;
     let host_page = links["hostPage"].as_str().context("hostPage")?;
     let chrome = Chromium::launch()?;
     chrome.goto(&format!("http://{}{host_page}&name=Alice", gw.http))?;
@@ -328,7 +295,7 @@ fn vtc_keypad_changes_layout_and_mutes() -> Result<()> {
     let watching = |want: &str| -> Result<Value> {
         let deadline = Instant::now() + WAIT;
         loop {
-            let r = room(&gw, &meeting)?;
+            let r = gw.room(&meeting)?;
             let w = r["live"]["watching"][vtc.as_str()]
                 .as_str()
                 .unwrap_or_default()

@@ -32,11 +32,6 @@ fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
 }
 
-/// The room of the meeting as the API shows it.
-fn room(gw: &Gateway, meeting: &str) -> Result<Value> {
-    gw.api("GET", &format!("/api/v1/meetings/{meeting}/room"), None)
-}
-
 /// `tests/py/aiortc_peer.py` under a [`ChildGuard`] (its process group is killed on drop);
 /// JSON lines on stdout, its log on stderr, commands on stdin.
 struct PyPeer {
@@ -197,39 +192,6 @@ fn blue_in(img: &Rgb, x0: f64, y0: f64, x1: f64, y1: f64) -> (f64, f64) {
     (blue as f64 / n as f64, sum_x / blue as f64 / w)
 }
 
-/// The peer's tile in the view the VTC watches, and that view's size, from the room API.
-fn tile_of(gw: &Gateway, meeting: &str, vtc: &str, who: &str) -> Result<(Value, (f64, f64))> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let live = room(gw, meeting)?;
-        let watching = live["live"]["watching"][vtc]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let view = live["live"]["views"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|v| v["view"] == watching.as_str())
-            .cloned();
-        let tile = view.as_ref().and_then(|v| {
-            v["tiles"]
-                .as_array()?
-                .iter()
-                .find(|t| t["participant"] == who)
-                .cloned()
-        });
-        if let (Some(t), Some(v)) = (tile, view) {
-            return Ok((t, (f(&v["width"]), f(&v["height"]))));
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "the VTC's view has no tile for the aiortc peer {who}: {live}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn aiortc_peer_and_vtc_see_and_hear_each_other() {
     // Everything lives here so that a failure (a panic below) shows the gateway's log and
@@ -254,7 +216,7 @@ fn scenario(
 ) -> Result<()> {
     let t0 = Instant::now();
     let (vid, meeting) = gw.provision_meeting()?;
-    let links = room(gw, &meeting)?;
+    let links = gw.room(&meeting)?;
     let host_page = links["hostPage"].as_str().context("hostPage")?;
     // The page `/meet/{id}?host=KEY` talks on `/meet/{id}/ws?host=KEY`.
     let (path, query) = host_page
@@ -343,7 +305,7 @@ fn scenario(
 
     // VTC side: the composite has the peer in a tile (the room says where) showing its blue
     // rectangle, which moves.
-    let (tile, (vw, vh)) = tile_of(gw, &meeting, &vtc, &me)?;
+    let (tile, (vw, vh)) = gw.tile_in_view(&meeting, &vtc, &me)?;
     println!("the VTC's view is {vw}x{vh}; the peer's tile {tile}");
     let (tx, ty, tw, th) = (
         f(&tile["x"]) / vw,
@@ -432,7 +394,7 @@ fn scenario(
     // Recording from the peer: the state comes back, the room shows it.
     peer.command("recording on")?;
     peer.wait_stats("recording on", WAIT, |s| s["state"]["recording"] == true)?;
-    ensure!(room(gw, &meeting)?["live"]["recording"] == true);
+    ensure!(gw.room(&meeting)?["live"]["recording"] == true);
     peer.command("recording off")?;
     peer.wait_stats("recording off", WAIT, |s| s["state"]["recording"] == false)?;
 

@@ -249,6 +249,53 @@ impl Gateway {
         Ok(self.provision_meeting()?.0)
     }
 
+    /// `GET /api/v1/meetings/{id}/room`: the page links and, while anyone is in it, the room.
+    #[allow(dead_code)]
+    pub(crate) fn room(&self, meeting: &str) -> Result<Value> {
+        self.api("GET", &format!("/api/v1/meetings/{meeting}/room"), None)
+    }
+
+    /// `who`'s tile in the view the VTC `vtc` watches, and that view's size (waits up to
+    /// 20 s for the room to show it).
+    #[allow(dead_code)]
+    pub(crate) fn tile_in_view(
+        &self,
+        meeting: &str,
+        vtc: &str,
+        who: &str,
+    ) -> Result<(Value, (f64, f64))> {
+        let num = |v: &Value| v.as_f64().unwrap_or(0.0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let live = self.room(meeting)?;
+            let watching = live["live"]["watching"][vtc]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let view = live["live"]["views"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["view"] == watching.as_str())
+                .cloned();
+            let tile = view.as_ref().and_then(|v| {
+                v["tiles"]
+                    .as_array()?
+                    .iter()
+                    .find(|t| t["participant"] == who)
+                    .cloned()
+            });
+            if let (Some(t), Some(v)) = (tile, view) {
+                return Ok((t, (num(&v["width"]), num(&v["height"]))));
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "the view VTC {vtc} watches has no tile for {who}: {live}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Where the gateway writes meeting recordings.
     #[allow(dead_code)]
     pub(crate) fn recordings_dir(&self) -> PathBuf {
