@@ -133,33 +133,20 @@ impl Room {
                     self.ask_keyframe_of(source, now);
                 }
             }
+            PeerOut::TrackAdded(kind) => {
+                for o in self.peers.iter_mut().filter(|o| o.id != id) {
+                    o.want(id, kind);
+                }
+                if kind == MediaKind::Video {
+                    self.refresh_layouts();
+                }
+            }
             PeerOut::Media(kind, data) => self.forward_browser_media(id, kind, *data, now),
         }
     }
 
     /// A browser's frame: to every other browser as is, and to the mixes if anyone needs them.
     fn forward_browser_media(&mut self, id: Pid, kind: MediaKind, data: MediaData, now: Instant) {
-        let new_track = {
-            let Some(p) = self.peers.iter().find(|p| p.id == id) else {
-                return;
-            };
-            // The first frame of a kind announces the track to the others.
-            self.peers.iter().any(|o| {
-                o.id != id
-                    && !o
-                        .tracks_out
-                        .iter()
-                        .any(|t| t.source == id && t.kind == kind)
-            }) && p.tracks_in.iter().any(|(_, k)| *k == kind)
-        };
-        if new_track {
-            for o in self.peers.iter_mut().filter(|o| o.id != id) {
-                o.want(id, kind);
-            }
-            if kind == MediaKind::Video {
-                self.refresh_layouts();
-            }
-        }
         let keyframe = data.is_keyframe();
         for o in self.peers.iter_mut().filter(|o| o.id != id) {
             let Some(mid) = o.out_ready(id, kind, keyframe) else {

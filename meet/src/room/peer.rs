@@ -51,6 +51,8 @@ pub(super) enum PeerOut {
     KeyframeWanted { source: Pid, kind: MediaKind },
     /// ICE and DTLS are up.
     Connected,
+    /// The browser's offer added a track it sends: everyone else receives it from now on.
+    TrackAdded(MediaKind),
 }
 
 pub(super) struct Peer {
@@ -360,6 +362,7 @@ impl Peer {
                     && !self.tracks_in.iter().any(|(mid, _)| *mid == m.mid) =>
             {
                 self.tracks_in.push((m.mid, m.kind));
+                out.push(PeerOut::TrackAdded(m.kind));
             }
             Event::MediaData(d) => {
                 let kind = self

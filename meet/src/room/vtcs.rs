@@ -303,7 +303,9 @@ impl Room {
         if au.is_empty() {
             return;
         }
-        if let Some(sps) = h264::sps_profile(&au) {
+        let keyframe = h264::is_keyframe(&au);
+        // SPS/PPS come with IDRs: only keyframes are scanned a second time.
+        if keyframe && let Some(sps) = h264::sps_profile(&au) {
             v.sps = Some(sps);
         }
         let profile = v.sps;
@@ -315,7 +317,6 @@ impl Room {
             }
             self.refresh_layouts();
         }
-        let keyframe = h264::is_keyframe(&au);
         let au: Arc<[u8]> = au.into();
         let mut transcode = false;
         for p in &mut self.peers {
