@@ -102,8 +102,8 @@ async fn room(
     })))
 }
 
-/// Lets a caller waiting in the lobby into the meeting (until the meeting side's organizer
-/// page exists, this is how a lobby is answered).
+/// Lets a caller waiting in the lobby into the meeting: the API's way of doing what the
+/// organizer's page does.
 async fn admit(
     auth: Auth,
     Extension(live): Extension<Live>,

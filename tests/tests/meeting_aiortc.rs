@@ -377,6 +377,13 @@ fn scenario(
          {windows:.1?} Hz in half seconds",
         wav.duration_secs()
     );
+    // Where audio could go missing on the way: the mixer's playout buffer for the peer, and
+    // the call's audio counters.
+    let room = gw.room(&meeting)?;
+    println!("the mixer's playout: {}", room["live"]["mixAudio"]);
+    for c in gw.calls()? {
+        println!("the call's audio: {}", c["media"]["audio"]);
+    }
     windows.sort_by(f64::total_cmp);
     let hz = (windows[2] + windows[3]) / 2.0;
     if let Some(dir) = std::env::var_os("CVI_E2E_SCREENSHOTS") {

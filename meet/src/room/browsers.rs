@@ -206,7 +206,7 @@ impl Room {
         }
         if let Some(d) = p.audio_dec.as_mut() {
             match d.decode(&data.data) {
-                Ok(pcm) => mix::queue_pcm(&mut p.pcm, &pcm),
+                Ok(pcm) => p.pcm.push(&pcm),
                 Err(e) => tracing::debug!(participant = id.0, "opus decode: {e}"),
             }
         }

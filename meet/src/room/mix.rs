@@ -10,11 +10,8 @@ use cvi_media_gst::{
     VideoCodec,
 };
 use cvi_meeting::{Layout, NoticeAction, tiles};
-use std::collections::VecDeque;
 use std::path::PathBuf;
 
-/// At most this much audio waits per source (then the oldest goes).
-const MAX_QUEUED: usize = FRAME * 6;
 /// Nobody, as a layout viewer: shared views show everyone.
 const NOBODY: Pid = Pid(0);
 
@@ -197,21 +194,6 @@ fn transcode_params() -> SlateParams {
         profile: H264Profile::ConstrainedBaseline,
         max_nal_bytes: None,
     }
-}
-
-/// Appends decoded audio to a source's queue, dropping the oldest beyond the limit.
-pub(super) fn queue_pcm(q: &mut VecDeque<i16>, pcm: &[i16]) {
-    q.extend(pcm.iter().copied());
-    let excess = q.len().saturating_sub(MAX_QUEUED);
-    q.drain(..excess);
-}
-
-/// One 20 ms frame from a queue (zero-padded when short).
-fn take_frame(q: &mut VecDeque<i16>) -> Vec<i16> {
-    let n = q.len().min(FRAME);
-    let mut f: Vec<i16> = q.drain(..n).collect();
-    f.resize(FRAME, 0);
-    f
 }
 
 impl Room {
@@ -427,15 +409,17 @@ impl Room {
         let mut frames: Vec<(Pid, Vec<i16>)> = Vec::new();
         for p in &mut self.peers {
             if p.audio_dec.is_some() {
-                let f = take_frame(&mut p.pcm);
-                if !p.audio_muted {
+                if let Some(f) = p.pcm.take()
+                    && !p.audio_muted
+                {
                     frames.push((p.id, f));
                 }
             }
         }
         for v in self.vtcs.iter_mut().filter(|v| v.entered) {
-            let f = take_frame(&mut v.pcm);
-            if !v.muted {
+            if let Some(f) = v.pcm.take()
+                && !v.muted
+            {
                 frames.push((v.id, f));
             }
         }
@@ -594,24 +578,5 @@ impl Room {
             tracing::info!(path = %r.path.display(), "recording stopped");
             self.mix.views.retain(|v| v.key != RECORDING_VIEW);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queues_keep_the_newest_audio() {
-        let mut q = VecDeque::new();
-        queue_pcm(&mut q, &vec![1; MAX_QUEUED]);
-        queue_pcm(&mut q, &[2; 10]);
-        assert_eq!(q.len(), MAX_QUEUED);
-        assert_eq!(q.back(), Some(&2));
-        let f = take_frame(&mut q);
-        assert_eq!(f.len(), FRAME);
-        let mut short = VecDeque::from(vec![5i16; 10]);
-        let f = take_frame(&mut short);
-        assert_eq!((f[9], f[10], f.len()), (5, 0, FRAME));
     }
 }

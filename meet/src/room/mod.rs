@@ -5,6 +5,7 @@
 
 mod browsers;
 mod mix;
+mod pcm;
 mod peer;
 mod vtcs;
 
@@ -27,8 +28,7 @@ use vtcs::VtcState;
 const KEYFRAME_ASK_EVERY: Duration = Duration::from_millis(500);
 /// The audio mix clock.
 const AUDIO_TICK: Duration = Duration::from_millis(20);
-/// Samples per 20 ms at 48 kHz.
-const FRAME: usize = 960;
+use pcm::FRAME;
 /// Queued VTC media packets before the VTC's media task has to drop.
 const VTC_MEDIA_QUEUE: usize = 512;
 
@@ -91,6 +91,8 @@ pub struct RoomStatus {
     pub views: Vec<mix::ViewStatus>,
     /// Which view each VTC in the meeting receives.
     pub watching: std::collections::BTreeMap<String, String>,
+    /// How each participant's audio fared in the mixer's playout buffer.
+    pub mix_audio: std::collections::BTreeMap<String, pcm::Playout>,
 }
 
 /// Starts a room task; it ends when the last participant leaves.
@@ -151,7 +153,7 @@ impl Room {
         tracing::info!(meeting = %self.meeting.id, addr = %self.local, "meeting room opened");
         let mut buf = vec![0u8; 2048];
         let mut tick = tokio::time::interval(AUDIO_TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         loop {
             let wake = self.poll_all();
             let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake));
@@ -255,6 +257,13 @@ impl Room {
                 .vtcs
                 .iter()
                 .filter_map(|v| Some((participant_ref(v.id), v.view.clone()?)))
+                .collect(),
+            mix_audio: self
+                .peers
+                .iter()
+                .map(|p| (p.id, &p.pcm))
+                .chain(self.vtcs.iter().map(|v| (v.id, &v.pcm)))
+                .map(|(id, q)| (participant_ref(id), q.playout()))
                 .collect(),
         }
     }

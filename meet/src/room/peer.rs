@@ -3,7 +3,6 @@
 
 use crate::protocol::ServerMsg;
 use cvi_meeting::ParticipantId as Pid;
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -71,7 +70,7 @@ pub(super) struct Peer {
     pub last_keyframe_ask: Option<Instant>,
     /// The browser's audio decoded to 48 kHz, for the VTCs' mixes and the recording.
     pub audio_dec: Option<cvi_media_gst::AudioDecoder>,
-    pub pcm: VecDeque<i16>,
+    pub pcm: super::pcm::PcmQueue,
     pub connected: bool,
 }
 
@@ -108,7 +107,7 @@ impl Peer {
             video_muted: false,
             last_keyframe_ask: None,
             audio_dec: None,
-            pcm: VecDeque::new(),
+            pcm: Default::default(),
             connected: false,
         })
     }

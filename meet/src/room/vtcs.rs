@@ -26,7 +26,7 @@ pub(super) struct VtcState {
     audio_dec: Option<cvi_media_gst::AudioDecoder>,
     opus: Option<cvi_media_gst::AudioEncoder>,
     pub encoder: Option<cvi_media_gst::AudioEncoder>,
-    pub pcm: std::collections::VecDeque<i16>,
+    pub pcm: super::pcm::PcmQueue,
     opus_samples: u64,
     video_ts: Option<(u32, u64)>,
     pub has_video: bool,
@@ -259,7 +259,7 @@ impl Room {
         let level = cvi_media_gst::level_dbov(&pcm);
         let muted = v.muted;
         let pcm = if muted { vec![0; pcm.len()] } else { pcm };
-        mix::queue_pcm(&mut v.pcm, &pcm);
+        v.pcm.push(&pcm);
         let packets = v
             .opus
             .as_mut()
