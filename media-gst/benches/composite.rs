@@ -149,12 +149,14 @@ fn run_bare(ball: &Clip, bars: &Clip, window: Duration) -> Run {
            sink_0::zorder=0 \
            sink_1::xpos=0 sink_1::ypos=180 sink_1::width=640 sink_1::height=360 sink_1::zorder=10 \
            sink_2::xpos=640 sink_2::ypos=180 sink_2::width=640 sink_2::height=360 sink_2::zorder=10 ! \
-         video/x-raw,format=I420,width=1280,height=720,framerate=30/1 ! \
+         video/x-raw,format=I420,width=1280,height=720,framerate=30/1,colorimetry=bt709,\
+           chroma-site=mpeg2 ! \
          x264enc tune=zerolatency speed-preset=ultrafast aud=false bitrate=2500 key-int-max=300 ! \
          video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au ! \
          appsink name=sink sync=false max-buffers=32 drop=true \
          videotestsrc is-live=true pattern=solid-color foreground-color=4280163898 ! \
-           video/x-raw,format=I420,width=1280,height=720,framerate=30/1 ! mix.sink_0 \
+           video/x-raw,format=I420,width=1280,height=720,framerate=30/1,colorimetry=bt709,\
+           chroma-site=mpeg2 ! mix.sink_0 \
          appsrc name=a {src} ! vp8dec ! mix.sink_1 \
          appsrc name=b {src} ! vp8dec ! mix.sink_2"
     );

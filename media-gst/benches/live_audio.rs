@@ -214,6 +214,14 @@ fn main() {
         secs,
         opus,
     );
+    // What a G.711 VTC's audio costs on its way to the browsers: 8 kHz in, SILK narrowband.
+    bench_encode(
+        &format!("Opus enc 8k [{secs}s]"),
+        AudioCodec::Opus,
+        8000,
+        secs,
+        opus,
+    );
     bench_decode(
         &format!("Opus dec 16k [{secs}s]"),
         AudioCodec::Opus,

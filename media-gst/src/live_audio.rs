@@ -403,6 +403,16 @@ impl AudioDecoder {
         self.out_rate
     }
 
+    /// The rate the codec itself decodes at (8 kHz for G.711, 16 kHz for G.722, the
+    /// output rate for Opus): what [`Self::decode_both`] gives besides the output rate.
+    pub fn codec_rate(&self) -> u32 {
+        match self.stage {
+            DecodeStage::Ulaw | DecodeStage::Alaw => 8000,
+            DecodeStage::Gst(_) if self.codec == AudioCodec::G722 => 16_000,
+            DecodeStage::Gst(_) => self.out_rate,
+        }
+    }
+
     /// Decodes one RTP payload (normally 20 ms, anything from 10 to 60 ms
     /// works) to mono PCM at the output rate.
     ///
@@ -417,6 +427,45 @@ impl AudioDecoder {
 
     /// [`Self::decode`], appending to `out`; returns the number of samples appended.
     pub fn decode_into(&mut self, payload: &[u8], out: &mut Vec<i16>) -> Result<usize, Error> {
+        let start = out.len();
+        // Codec-rate PCM: straight into `out` without resampling, else into scratch.
+        if self.resampler.is_none() {
+            self.decode_native(payload, out)?;
+        } else {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            scratch.clear();
+            let decoded = self.decode_native(payload, &mut scratch);
+            let resampled = match (decoded, &mut self.resampler) {
+                (Ok(()), Some(r)) => r.process(&scratch, out),
+                (d, _) => d,
+            };
+            self.scratch = scratch;
+            resampled?;
+        }
+        Ok(out.len() - start)
+    }
+
+    /// [`Self::decode_into`] that also appends the PCM at [`Self::codec_rate`] to
+    /// `native` (one decode for a consumer at each rate).
+    pub fn decode_both(
+        &mut self,
+        payload: &[u8],
+        native: &mut Vec<i16>,
+        out: &mut Vec<i16>,
+    ) -> Result<(), Error> {
+        let from = native.len();
+        self.decode_native(payload, native)?;
+        match &mut self.resampler {
+            Some(r) => r.process(native.get(from..).unwrap_or_default(), out),
+            None => {
+                out.extend_from_slice(native.get(from..).unwrap_or_default());
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks and decodes one payload at the codec's own rate, appending to `pcm`.
+    fn decode_native(&mut self, payload: &[u8], pcm: &mut Vec<i16>) -> Result<(), Error> {
         if payload.is_empty() {
             return Err(Error::InvalidInput("empty audio payload".into()));
         }
@@ -426,15 +475,6 @@ impl AudioDecoder {
                 payload.len()
             )));
         }
-        let start = out.len();
-        // Codec-rate PCM: straight into `out` without resampling, else into scratch.
-        let direct = self.resampler.is_none();
-        let pcm: &mut Vec<i16> = if direct {
-            out
-        } else {
-            self.scratch.clear();
-            &mut self.scratch
-        };
         let decoded_from = pcm.len();
         match &mut self.stage {
             DecodeStage::Ulaw => pcm.extend(payload.iter().map(|&b| ulaw_to_linear(b))),
@@ -457,10 +497,7 @@ impl AudioDecoder {
                 }
             }
         }
-        if let Some(resampler) = &mut self.resampler {
-            resampler.process(&self.scratch, out)?;
-        }
-        Ok(out.len() - start)
+        Ok(())
     }
 }
 

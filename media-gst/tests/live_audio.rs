@@ -277,3 +277,49 @@ fn g711_decoding_matches_gstreamer() {
         assert_eq!(ours, theirs, "{element}");
     }
 }
+
+/// One decode gives the codec's own rate and the output rate: the two carry the same
+/// tone, the native PCM is exactly what a decoder at the codec's rate gives, and a bad
+/// payload adds nothing to either.
+#[test]
+fn decode_both_gives_the_codec_rate_and_the_output_rate() {
+    for codec in [AudioCodec::Pcmu, AudioCodec::Pcma, AudioCodec::G722] {
+        let native_rate = if codec == AudioCodec::G722 {
+            16000
+        } else {
+            8000
+        };
+        let input = sine(native_rate, 1000.0, 0.6, 16000.0);
+        let mut encoder = AudioEncoder::new(codec, native_rate).unwrap();
+        let mut both = AudioDecoder::new(codec, 48000).unwrap();
+        let mut plain = AudioDecoder::new(codec, native_rate).unwrap();
+        assert_eq!(both.codec_rate(), native_rate, "{codec:?}");
+        let (mut native, mut out, mut reference) = (Vec::new(), Vec::new(), Vec::new());
+        for chunk in input.chunks(frame_samples(native_rate)) {
+            for p in encoder.encode(chunk).unwrap() {
+                both.decode_both(&p, &mut native, &mut out).unwrap();
+                plain.decode_into(&p, &mut reference).unwrap();
+            }
+        }
+        assert_eq!(native, reference, "{codec:?}: native PCM differs");
+        assert_eq!(
+            out.len(),
+            native.len() * 48000 / native_rate as usize,
+            "{codec:?}"
+        );
+        let tail = |x: &[i16], rate: u32| {
+            let from = x.len() / 2;
+            tone_amplitude(&x[from..], rate, 1000.0)
+        };
+        let (a_native, a_out) = (tail(&native, native_rate), tail(&out, 48000));
+        assert!(
+            a_native > 8000.0 && a_out > 8000.0,
+            "{codec:?}: {a_native} {a_out}"
+        );
+        let (n, o) = (native.len(), out.len());
+        assert!(both.decode_both(&[], &mut native, &mut out).is_err());
+        assert_eq!((native.len(), out.len()), (n, o));
+    }
+    let opus = AudioDecoder::new(AudioCodec::Opus, 48000).unwrap();
+    assert_eq!(opus.codec_rate(), 48000);
+}

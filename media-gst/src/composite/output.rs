@@ -64,8 +64,15 @@ impl Output {
     ) -> Result<(Self, broadcast::Receiver<Arc<EncodedFrame>>), Error> {
         let p = &key.1;
         let (width, height, fps) = (p.width, p.height, p.fps);
+        // BT.709 with MPEG-2 chroma siting, what an HD H.264 decoder gives (and what
+        // vp8dec's uncoloured 720p caps default to): without it the compositor took the
+        // background's BT.601 and converted every tile's colours, about 3× the cost of
+        // scaling it alone (docs/decisions.md).
         let raw = |w: u32, h: u32| {
-            format!("video/x-raw,format=I420,width={w},height={h},framerate={fps}/1")
+            format!(
+                "video/x-raw,format=I420,width={w},height={h},framerate={fps}/1,\
+                 colorimetry=bt709,chroma-site=mpeg2"
+            )
         };
         let text = "textoverlay halignment=left valignment=top xpad=0 ypad=0 \
                     auto-resize=false wrap-mode=none silent=true";

@@ -408,12 +408,11 @@ impl Room {
     pub(super) fn audio_tick(&mut self) {
         let mut frames: Vec<(Pid, Vec<i16>)> = Vec::new();
         for p in &mut self.peers {
-            if p.audio_dec.is_some() {
-                if let Some(f) = p.pcm.take()
-                    && !p.audio_muted
-                {
-                    frames.push((p.id, f));
-                }
+            if p.audio_dec.is_some()
+                && let Some(f) = p.pcm.take()
+                && !p.audio_muted
+            {
+                frames.push((p.id, f));
             }
         }
         for v in self.vtcs.iter_mut().filter(|v| v.entered) {

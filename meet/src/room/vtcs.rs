@@ -248,27 +248,45 @@ impl Room {
                 .map_err(|e| tracing::warn!("no decoder for the VTC's audio: {e}"))
                 .ok();
         }
-        if v.opus.is_none() {
-            v.opus = cvi_media_gst::AudioEncoder::new(AudioCodec::Opus, 48_000)
+        // One decode: 48 kHz for the mix, the codec's own rate (8 or 16 kHz) for the
+        // browsers' Opus, which then codes narrow- or wideband at about half the CPU of a
+        // 48 kHz input (`cargo bench -p cvi-media-gst --bench live_audio`).
+        let Some(dec) = v.audio_dec.as_mut() else {
+            return;
+        };
+        let (mut native, mut pcm) = (Vec::new(), Vec::new());
+        if dec.decode_both(payload, &mut native, &mut pcm).is_err() {
+            return;
+        }
+        let native_rate = dec.codec_rate();
+        let level = cvi_media_gst::level_dbov(&pcm);
+        let muted = v.muted;
+        if muted {
+            pcm.fill(0);
+            native.fill(0);
+        }
+        v.pcm.push(&pcm);
+        // Opus only while a browser takes this VTC's audio; its clock runs on regardless.
+        let listened = self
+            .peers
+            .iter()
+            .any(|p| p.out_mid(id, MediaKind::Audio).is_some());
+        if listened && v.opus.is_none() {
+            v.opus = cvi_media_gst::AudioEncoder::new(AudioCodec::Opus, native_rate)
                 .map_err(|e| tracing::warn!("no Opus encoder for the VTC's audio: {e}"))
                 .ok();
         }
-        let Some(pcm) = v.audio_dec.as_mut().and_then(|d| d.decode(payload).ok()) else {
-            return;
+        let packets = match v.opus.as_mut() {
+            Some(e) if listened => e.encode(&native).unwrap_or_default(),
+            _ => Vec::new(),
         };
-        let level = cvi_media_gst::level_dbov(&pcm);
-        let muted = v.muted;
-        let pcm = if muted { vec![0; pcm.len()] } else { pcm };
-        v.pcm.push(&pcm);
-        let packets = v
-            .opus
-            .as_mut()
-            .and_then(|e| e.encode(&pcm).ok())
-            .unwrap_or_default();
         let mut times = Vec::with_capacity(packets.len());
         for _ in &packets {
             times.push(MediaTime::new(v.opus_samples, Frequency::FORTY_EIGHT_KHZ));
             v.opus_samples += FRAME as u64;
+        }
+        if packets.is_empty() && !listened {
+            v.opus_samples += pcm.len() as u64;
         }
         let now = Instant::now();
         if !muted && self.speaker.report(id, level, now) {

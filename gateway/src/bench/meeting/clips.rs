@@ -330,11 +330,44 @@ pub(super) fn run_reference(
     latency: bool,
 ) -> anyhow::Result<ReferenceRun> {
     let src = "is-live=true format=time do-timestamp=true";
-    let raw = |w: u32, h: u32, fps: u32| {
-        format!("video/x-raw,format=I420,width={w},height={h},framerate={fps}/1")
+    // The Mixer's output format and the picture a VTC gets in the bench's meeting: the
+    // browser (the active speaker) large, the VTC a thumbnail (cvi_meeting::tiles), each
+    // letterboxed and labelled like the Mixer's tiles.
+    let out = format!(
+        "video/x-raw,format=I420,width={WIDTH},height={HEIGHT},framerate={out_fps}/1,\
+         colorimetry=bt709,chroma-site=mpeg2"
+    );
+    let (browser_id, vtc_id) = (cvi_meeting::ParticipantId(1), cvi_meeting::ParticipantId(2));
+    let shown: &[_] = match what {
+        Reference::CompositeBrowserOnly => &[browser_id],
+        _ => &[browser_id, vtc_id],
     };
-    let out = raw(WIDTH, HEIGHT, out_fps);
-    let (tw, th) = (WIDTH / 2, HEIGHT / 2);
+    let tiles = cvi_meeting::tiles(
+        cvi_meeting::Layout::SpeakerPlus7,
+        WIDTH,
+        HEIGHT,
+        shown,
+        Some(browser_id),
+        cvi_meeting::ParticipantId(0),
+    );
+    let mut pads = String::new();
+    let mut labels = String::new();
+    for (t, pad) in tiles.iter().zip([1, 2]) {
+        pads.push_str(&format!(
+            "sink_{pad}::xpos={} sink_{pad}::ypos={} sink_{pad}::width={} sink_{pad}::height={} \
+             sink_{pad}::zorder=10 sink_{pad}::sizing-policy=keep-aspect-ratio ",
+            t.x, t.y, t.w, t.h
+        ));
+        let font = (t.h / 10).clamp(11, 32);
+        let margin = (font / 2).max(6);
+        labels.push_str(&format!(
+            "textoverlay text=\"Participant {pad}\" font-desc=\"Sans Bold {font}px\" \
+             halignment=left valignment=top deltax={} deltay={} shaded-background=true \
+             shading-value=110 auto-resize=false wrap-mode=none ! ",
+            t.x + margin,
+            t.y + t.h - margin - font * 6 / 5
+        ));
+    }
     let tail = if latency {
         "h264parse ! avdec_h264 max-threads=1 ! videoconvert ! video/x-raw,format=I420 ! \
          appsink name=sink sync=false max-buffers=64 drop=true"
@@ -343,15 +376,12 @@ pub(super) fn run_reference(
         "appsink name=sink sync=false max-buffers=64 drop=true".to_string()
     };
     let mut desc = format!(
-        "compositor name=mix background=black \
-           sink_1::xpos=0 sink_1::ypos={y} sink_1::width={tw} sink_1::height={th} sink_1::zorder=10 \
-           sink_2::xpos={tw} sink_2::ypos={y} sink_2::width={tw} sink_2::height={th} sink_2::zorder=10 ! \
-         {out} ! x264enc tune=zerolatency speed-preset=ultrafast aud=false bitrate={out_kbps} \
+        "compositor name=mix background=black {pads}! \
+         {out} ! {labels}x264enc tune=zerolatency speed-preset=ultrafast aud=false bitrate={out_kbps} \
            key-int-max={gop} ! \
          video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au ! {tail} \
          videotestsrc is-live=true pattern=solid-color foreground-color=4280163898 ! {out} ! mix.sink_0 \
          appsrc name=b {src} caps=video/x-vp8 ! vp8dec ! mix.sink_1 ",
-        y = HEIGHT / 4,
         gop = out_fps * 10,
     );
     match what {
