@@ -55,6 +55,13 @@ enum VideoDir {
     Sendonly,
 }
 
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum AudioSend {
+    Send,
+    Mute,
+}
+
 #[derive(clap::Args, Debug)]
 pub(crate) struct MeetingArgs {
     /// The gateway's HTTP address (meeting pages, API).
@@ -83,6 +90,10 @@ pub(crate) struct MeetingArgs {
     /// Direction on the VTCs' video m-line [default: sendrecv].
     #[arg(long, value_enum, default_value = "sendrecv")]
     vtc_video: VideoDir,
+    /// Whether the VTCs send their audio (PCMU) [default: send]; `mute` leaves the audio
+    /// m-line up but sends nothing on it: what the gateway's video path alone costs.
+    #[arg(long, value_enum, default_value = "send")]
+    vtc_audio: AudioSend,
     /// New VTC calls per second.
     #[arg(long, default_value_t = 5.0)]
     rate: f64,
@@ -316,6 +327,7 @@ struct Report {
     browsers_connected: u64,
     meetings: usize,
     vtc_video: VideoDir,
+    vtc_audio: AudioSend,
     window_s: f64,
     gateway_cpu_percent: Option<f64>,
     idle_percent: Option<f64>,
@@ -486,6 +498,7 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
             target: sip,
             uri: format!("sip:{}.{vid}@{}", a.tenant_key, a.domain),
             video_dir,
+            send_audio: a.vtc_audio == AudioSend::Send,
             clips: clips.clone(),
             shared: shared.clone(),
             probe: a.latency && i == 0,
@@ -589,6 +602,7 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
         browsers_connected: shared.connected.load(Ordering::Relaxed),
         meetings: used,
         vtc_video: a.vtc_video,
+        vtc_audio: a.vtc_audio,
         window_s: wall,
         gateway_cpu_percent: gw,
         idle_percent: a.idle_percent,
@@ -716,6 +730,11 @@ fn render(r: &Report) -> String {
                     .join(","))
                 .unwrap_or_default(),
             room["watching"]
+        );
+        let _ = writeln!(
+            s,
+            "  sends      {} packets to browsers in {} sends (UDP GSO batches; since the room opened)",
+            room["packetsToBrowsers"], room["sendsToBrowsers"]
         );
     }
     for (k, v) in &r.notes {

@@ -4,6 +4,7 @@
 //! it is decoded only for what a VTC or the recording needs.
 
 mod browsers;
+mod gso;
 mod mix;
 mod pcm;
 mod peer;
@@ -29,6 +30,8 @@ const KEYFRAME_ASK_EVERY: Duration = Duration::from_millis(500);
 /// The audio mix clock.
 const AUDIO_TICK: Duration = Duration::from_millis(20);
 use pcm::FRAME;
+/// Datagrams or VTC media messages taken in one turn of the room's loop at most.
+const DRAIN: usize = 32;
 /// Queued VTC media packets before the VTC's media task has to drop.
 const VTC_MEDIA_QUEUE: usize = 512;
 
@@ -87,6 +90,9 @@ pub struct RoomStatus {
     pub transcription: bool,
     pub composite_encoders: usize,
     pub decoders: usize,
+    /// Packets sent to browsers, and the sends they took (fewer with UDP GSO).
+    pub packets_to_browsers: u64,
+    pub sends_to_browsers: u64,
     /// The composite pictures being encoded (VTC views and the recording).
     pub views: Vec<mix::ViewStatus>,
     /// Which view each VTC in the meeting receives.
@@ -118,6 +124,7 @@ pub(crate) async fn spawn(
         notices: Notices::new(),
         mix: mix::MixState::default(),
         media_tx,
+        sender: gso::Sender::default(),
         started: Instant::now(),
         ever_joined: false,
     };
@@ -140,6 +147,8 @@ pub(crate) struct Room {
     notices: Notices,
     mix: mix::MixState,
     media_tx: mpsc::Sender<(Pid, VtcMediaIn)>,
+    /// Packets to browsers, batched per destination (UDP GSO).
+    sender: gso::Sender,
     started: Instant,
     ever_joined: bool,
 }
@@ -161,7 +170,16 @@ impl Room {
             let mut keyframes = self.mix.take_keyframe_rx();
             tokio::select! {
                 r = self.socket.recv_from(&mut buf) => match r {
-                    Ok((n, from)) => self.on_datagram(buf.get(..n).unwrap_or_default(), from),
+                    Ok((n, from)) => {
+                        self.on_datagram(buf.get(..n).unwrap_or_default(), from);
+                        // What else has arrived goes in before the browsers are polled.
+                        for _ in 1..DRAIN {
+                            let Ok((n, from)) = self.socket.try_recv_from(&mut buf) else {
+                                break;
+                            };
+                            self.on_datagram(buf.get(..n).unwrap_or_default(), from);
+                        }
+                    }
                     Err(e) => tracing::debug!("room socket: {e}"),
                 },
                 c = rx.recv() => match c {
@@ -170,6 +188,11 @@ impl Room {
                 },
                 m = media_rx.recv() => if let Some((id, m)) = m {
                     self.on_vtc_media(id, m);
+                    // Frames of other VTCs queued meanwhile: one poll of the browsers for all.
+                    for _ in 1..DRAIN {
+                        let Ok((id, m)) = media_rx.try_recv() else { break };
+                        self.on_vtc_media(id, m);
+                    }
                 },
                 src = async {
                     match keyframes.as_mut() {
@@ -251,6 +274,8 @@ impl Room {
             recording: self.notices.recording(),
             transcription: self.notices.transcription(),
             composite_encoders: self.mix.encoders(),
+            packets_to_browsers: self.sender.packets,
+            sends_to_browsers: self.sender.batches,
             decoders: self.mix.decoders(),
             views: self.mix.views(),
             watching: self
@@ -365,16 +390,13 @@ impl Room {
             for i in 0..self.peers.len() {
                 let mut out = Vec::new();
                 let socket = &self.socket;
+                let sender = &mut self.sender;
                 let Some(p) = self.peers.get_mut(i) else {
                     break;
                 };
                 p.negotiate();
-                let t = p.poll(
-                    &mut |bytes, to| {
-                        let _ = socket.try_send_to(bytes, to);
-                    },
-                    &mut out,
-                );
+                let t = p.poll(&mut |bytes, to| sender.push(socket, bytes, to), &mut out);
+                sender.flush(socket);
                 if let Some(t) = t {
                     wake = wake.min(t);
                 }

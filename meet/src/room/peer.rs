@@ -10,6 +10,9 @@ use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
+/// Timeouts already due that one [`Peer::poll`] drives before it yields to the room.
+const DUE_NOW_ROUNDS: usize = 1024;
+
 /// A track of another participant that this browser receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct TrackOut {
@@ -320,12 +323,18 @@ impl Peer {
         }
     }
 
-    /// Polls until str0m wants a timeout: datagrams go to `transmit`, events to `out`.
+    /// Polls until str0m wants a timeout in the future: datagrams go to `transmit`, events
+    /// to `out`.
+    ///
+    /// str0m's pacer hands out one packet per poll and then a timeout of "now": that
+    /// timeout is driven here at once, so a frame's packets (and every queue's) leave in one
+    /// go, not one per turn of the room's event loop. [`DUE_NOW_ROUNDS`] bounds the rounds.
     pub(super) fn poll(
         &mut self,
         transmit: &mut dyn FnMut(&[u8], SocketAddr),
         out: &mut Vec<PeerOut>,
     ) -> Option<Instant> {
+        let mut rounds = 0;
         loop {
             if !self.rtc.is_alive() {
                 return None;
@@ -339,7 +348,14 @@ impl Peer {
                 }
             };
             match o {
-                Output::Timeout(t) => return Some(t),
+                Output::Timeout(t) => {
+                    let now = Instant::now();
+                    if t > now || rounds >= DUE_NOW_ROUNDS {
+                        return Some(t);
+                    }
+                    rounds += 1;
+                    self.input(Input::Timeout(now));
+                }
                 Output::Transmit(t) => transmit(&t.contents, t.destination),
                 Output::Event(e) => self.on_event(e, out),
             }

@@ -32,6 +32,8 @@ pub(super) struct VtcOpts {
     pub uri: String,
     /// `sendrecv` or `sendonly` on the video m-line.
     pub video_dir: &'static str,
+    /// Send PCMU on the audio m-line (else nothing: the video path alone).
+    pub send_audio: bool,
     pub clips: Arc<Clips>,
     pub shared: Arc<Shared>,
     /// Decode the composite and record its luma (the latency run).
@@ -304,7 +306,7 @@ fn start_media(
     let [artp, artcp, vrtp, vrtcp] = socks;
     let mut tasks = Vec::new();
     let sh = o.shared.clone();
-    if let Some((to, _)) = remote.audio {
+    if let Some((to, _)) = remote.audio.filter(|_| o.send_audio) {
         let pcmu = o.clips.pcmu.clone();
         let s = artp.clone();
         let sh = sh.clone();
