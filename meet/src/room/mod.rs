@@ -163,9 +163,15 @@ impl Room {
         let mut buf = vec![0u8; 2048];
         let mut tick = tokio::time::interval(AUDIO_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        // One timer, moved only when the browsers' next deadline moves (a Sleep made afresh
+        // on every turn would go in and out of the timer wheel once per event).
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
         loop {
-            let wake = self.poll_all();
-            let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake));
+            let wake = tokio::time::Instant::from_std(self.poll_all());
+            if sleep.deadline() != wake {
+                sleep.as_mut().reset(wake);
+            }
             let mixing = self.mix.needed();
             let mut keyframes = self.mix.take_keyframe_rx();
             tokio::select! {
@@ -204,7 +210,7 @@ impl Room {
                     self.ask_source_keyframe(Pid(src), Instant::now());
                 },
                 _ = tick.tick(), if mixing => self.audio_tick(),
-                () = sleep => {}
+                () = &mut sleep => {}
             }
             // Drive every browser's clock after any event (str0m's pattern): media written to
             // a peer is sent on its next poll only once its queues were looked at, and a busy

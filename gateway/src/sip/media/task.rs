@@ -209,7 +209,10 @@ pub(crate) async fn run(io: TaskIo) {
     let mut audio_tick = tokio::time::interval(Duration::from_millis(20));
     audio_tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let first_report = Duration::from_millis(rng.gen_range(500..1500));
-    let mut rtcp_at = tokio::time::Instant::now() + first_report;
+    // One timer for the reports, reset after each: a Sleep made afresh on every turn of the
+    // loop would be registered in and removed from the timer wheel once per packet.
+    let rtcp = tokio::time::sleep(first_report);
+    tokio::pin!(rtcp);
     let mut publish = tokio::time::interval(Duration::from_secs(1));
     publish.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -221,7 +224,7 @@ pub(crate) async fn run(io: TaskIo) {
             r = sockets[2].recv_from(b2) => Ev::Datagram(Stream::Video, Port::Rtp, r),
             r = sockets[3].recv_from(b3) => Ev::Datagram(Stream::Video, Port::Rtcp, r),
             _ = audio_tick.tick() => Ev::AudioTick,
-            () = tokio::time::sleep_until(rtcp_at) => Ev::Rtcp,
+            () = &mut rtcp => Ev::Rtcp,
             _ = publish.tick() => Ev::Publish,
             f = next_frame(&mut t.composite, &mut t.slate) => Ev::Frame(f),
             m = next_meeting(&mut t.meeting) => Ev::Meeting(m),
@@ -249,8 +252,9 @@ pub(crate) async fn run(io: TaskIo) {
             }
             Ev::Rtcp => {
                 t.send_reports().await;
-                rtcp_at =
-                    tokio::time::Instant::now() + RTCP_INTERVAL.mul_f64(rng.gen_range(0.5..1.5));
+                rtcp.as_mut().reset(
+                    tokio::time::Instant::now() + RTCP_INTERVAL.mul_f64(rng.gen_range(0.5..1.5)),
+                );
             }
             Ev::Publish => t.publish(),
             Ev::Frame(Ok(f)) => {
