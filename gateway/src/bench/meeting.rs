@@ -53,6 +53,8 @@ pub(crate) enum Scenario {
 enum VideoDir {
     Sendrecv,
     Sendonly,
+    /// The VTC sends no video: a pure viewer of its view (what sharing one encode saves).
+    Recvonly,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -487,6 +489,7 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
     let video_dir = match a.vtc_video {
         VideoDir::Sendrecv => "sendrecv",
         VideoDir::Sendonly => "sendonly",
+        VideoDir::Recvonly => "recvonly",
     };
     for (i, &m) in vtc_meeting.iter().enumerate() {
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.rate)).await;

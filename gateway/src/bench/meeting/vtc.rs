@@ -30,7 +30,7 @@ pub(super) struct VtcOpts {
     pub idx: u32,
     pub target: SocketAddr,
     pub uri: String,
-    /// `sendrecv` or `sendonly` on the video m-line.
+    /// `sendrecv`, `sendonly` or `recvonly` (then no video is sent) on the video m-line.
     pub video_dir: &'static str,
     /// Send PCMU on the audio m-line (else nothing: the video path alone).
     pub send_audio: bool,
@@ -329,7 +329,7 @@ fn start_media(
             }
         }));
     }
-    if let Some((to, pt)) = remote.video {
+    if let Some((to, pt)) = remote.video.filter(|_| o.video_dir != "recvonly") {
         let clip = o.clips.h264.clone();
         let s = vrtp.clone();
         let sh = sh.clone();
