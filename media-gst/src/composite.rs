@@ -56,7 +56,7 @@ use tokio::sync::{broadcast, mpsc as tokio_mpsc};
 use crate::Error;
 use crate::feed::Feed;
 use crate::slate::{EncodedFrame, SlateParams};
-use output::{Output, OutputKey};
+use output::{Output, OutputKey, Overlays};
 use source::{Source, SourceCore};
 
 pub use source::{MAX_FRAME_BYTES, MAX_SOURCE_DIMENSION};
@@ -257,6 +257,28 @@ impl Mixer {
         params: &SlateParams,
         layout: &CompositeLayout,
     ) -> Result<CompositeSubscription, Error> {
+        self.output_with(view, params, layout, Overlays::Drawn)
+    }
+
+    /// As [`Mixer::output`], for an output that only ever shows pictures: tile labels,
+    /// muted marks and notices in `layout` are not drawn (no text overlays are built). For
+    /// a VTC's video transcoded for browsers.
+    pub fn plain_output(
+        &self,
+        view: &str,
+        params: &SlateParams,
+        layout: &CompositeLayout,
+    ) -> Result<CompositeSubscription, Error> {
+        self.output_with(view, params, layout, Overlays::None)
+    }
+
+    fn output_with(
+        &self,
+        view: &str,
+        params: &SlateParams,
+        layout: &CompositeLayout,
+        text: Overlays,
+    ) -> Result<CompositeSubscription, Error> {
         crate::init()?;
         validate(params)?;
         let shared = &self.inner.shared;
@@ -266,7 +288,7 @@ impl Mixer {
             return Self::join(output, layout);
         }
         // Started outside the registry lock: decoders keep delivering.
-        let (output, rx) = Output::start(key.clone(), Arc::downgrade(shared), layout)?;
+        let (output, rx) = Output::start(key.clone(), Arc::downgrade(shared), layout, text)?;
         let output = Arc::new(output);
         {
             let mut map = lock(&shared.outputs);

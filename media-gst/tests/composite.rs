@@ -902,3 +902,39 @@ fn bad_params_fail_and_odd_layouts_are_clamped() {
     );
     assert_eq!((pic.width, pic.height), (320, 180));
 }
+
+/// A plain output (a transcode) shows the pictures only: the same layout with a label and
+/// a notice gets neither the band nor any text, while a drawn output of it gets both.
+#[test]
+fn plain_output_draws_no_text() {
+    let mixer = Mixer::new().unwrap();
+    let band = notice_height(180) as usize;
+    let l = layout(vec![tile(9, 0, 0, 320, 180, "Room 42")], Some("Recording"));
+    let mut drawn = mixer.output("drawn", &params(320, 180, 10), &l).unwrap();
+    let mut plain = mixer
+        .plain_output("plain", &params(320, 180, 10), &l)
+        .unwrap();
+    let white = |p: [u8; 3]| p.iter().all(|&c| c > 200);
+    let mut viewer = Viewer::new();
+    // Source 9 never sends: its tile is background, so any white is text.
+    wait_picture(
+        &mut drawn,
+        &mut viewer,
+        Duration::from_secs(3),
+        "band and label",
+        |p| near(p, 3, band / 2, NOTICE) && count(p, 0..320, band..180, white) > 20,
+    );
+    let mut viewer = Viewer::new();
+    for _ in 0..5 {
+        let pic = viewer.decode(&next_frame(&mut plain, Duration::from_secs(3)));
+        assert!(
+            near(&pic, 3, band / 2, BG),
+            "a notice band on a plain output"
+        );
+        assert_eq!(
+            count(&pic, 0..320, 0..180, white),
+            0,
+            "text on a plain output"
+        );
+    }
+}

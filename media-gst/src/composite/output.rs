@@ -19,6 +19,14 @@ use crate::util::{by_name, parse_pipeline};
 
 pub(super) type OutputKey = (String, SlateParams);
 
+/// Whether an output draws names, muted marks and notices (a meeting view) or only pictures
+/// (a VTC's video transcoded for browsers: 39 text overlays fewer, ~5 MB and their work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Overlays {
+    Drawn,
+    None,
+}
+
 const SOURCE_ZORDER: u32 = 10;
 const BAND_ZORDER: u32 = 20;
 /// Red of the "muted" marker (ARGB).
@@ -46,7 +54,8 @@ pub(super) struct Output {
     band_pad: gst::Pad,
     labels: Vec<gst::Element>,
     marks: Vec<gst::Element>,
-    notice: gst::Element,
+    /// None for a plain output (no text drawn: a transcode).
+    notice: Option<gst::Element>,
     sink: gst_app::AppSink,
     tx: Mutex<Option<broadcast::Sender<Arc<EncodedFrame>>>>,
     state: Mutex<OutputState>,
@@ -61,6 +70,7 @@ impl Output {
         key: OutputKey,
         shared: Weak<Shared>,
         layout: &CompositeLayout,
+        text: Overlays,
     ) -> Result<(Self, broadcast::Receiver<Arc<EncodedFrame>>), Error> {
         let p = &key.1;
         let (width, height, fps) = (p.width, p.height, p.fps);
@@ -74,23 +84,28 @@ impl Output {
                  colorimetry=bt709,chroma-site=mpeg2"
             )
         };
+        let overlays = text == Overlays::Drawn;
         let text = "textoverlay halignment=left valignment=top xpad=0 ypad=0 \
                     auto-resize=false wrap-mode=none silent=true";
         let mut chain = String::new();
-        for i in 0..MAX_TILES {
+        let tiles = if overlays { MAX_TILES } else { 0 };
+        for i in 0..tiles {
             chain.push_str(&format!(
                 "{text} name=label{i} shaded-background=true shading-value=110 ! "
             ));
         }
-        for i in 0..MAX_TILES {
+        for i in 0..tiles {
             chain.push_str(&format!(
                 "{text} name=mark{i} color={MARKER_ARGB} outline-color=4294967295 draw-shadow=false ! "
             ));
         }
-        chain.push_str(
-            "textoverlay name=notice halignment=center valignment=top xpad=0 ypad=0 \
-             auto-resize=false wrap-mode=none silent=true draw-outline=false draw-shadow=false ! ",
-        );
+        if overlays {
+            chain.push_str(
+                "textoverlay name=notice halignment=center valignment=top xpad=0 ypad=0 \
+                 auto-resize=false wrap-mode=none silent=true draw-outline=false \
+                 draw-shadow=false ! ",
+            );
+        }
         let options = match p.max_nal_bytes {
             Some(n) => format!(" option-string=slice-max-size={n}"),
             None => String::new(),
@@ -123,14 +138,20 @@ impl Output {
         let band_pad = pad("sink_1")?;
         band_pad.set_property("zorder", BAND_ZORDER);
         band_pad.set_property("alpha", 0.0f64);
-        let labels = (0..MAX_TILES)
+        let labels = (0..tiles)
             .map(|i| by_name(&pipeline, &format!("label{i}")))
             .collect::<Result<Vec<gst::Element>, _>>()?;
-        let marks = (0..MAX_TILES)
+        let marks = (0..tiles)
             .map(|i| by_name(&pipeline, &format!("mark{i}")))
             .collect::<Result<Vec<gst::Element>, _>>()?;
-        let notice: gst::Element = by_name(&pipeline, "notice")?;
-        notice.set_property("color", 0xffff_ffffu32);
+        let notice = match overlays {
+            true => {
+                let notice: gst::Element = by_name(&pipeline, "notice")?;
+                notice.set_property("color", 0xffff_ffffu32);
+                Some(notice)
+            }
+            false => None,
+        };
         let sink: gst_app::AppSink = by_name(&pipeline, "sink")?;
 
         let (tx, rx) = broadcast::channel(CHANNEL_CAPACITY);
@@ -308,8 +329,14 @@ impl Output {
             .notice
             .as_deref()
             .and_then(|n| notice_props(n, self.key.1.width, band));
-        apply_text(&self.notice, &mut st.notice_text, notice);
-        let alpha = if st.notice.is_some() { 1.0f64 } else { 0.0 };
+        if let Some(el) = &self.notice {
+            apply_text(el, &mut st.notice_text, notice);
+        }
+        let alpha = if st.notice.is_some() && self.notice.is_some() {
+            1.0f64
+        } else {
+            0.0
+        };
         if self.band_pad.property::<f64>("alpha") != alpha {
             self.band_pad.set_property("alpha", alpha);
         }

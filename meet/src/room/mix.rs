@@ -362,8 +362,8 @@ impl Room {
         };
         let view = format!("transcode-{}", participant_ref(vtc));
         let (mut sub, handle) = match (
-            mixer.output(&view, &params, &layout),
-            mixer.output(&view, &params, &layout),
+            mixer.plain_output(&view, &params, &layout),
+            mixer.plain_output(&view, &params, &layout),
         ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => {
