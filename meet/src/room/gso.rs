@@ -94,16 +94,16 @@ impl Sender {
         self.packets += count as u64;
         if count == 1 {
             let _ = socket.try_send_to(&self.buf, to);
-        } else if let Err(e) = send_segments(socket, &self.buf, self.seg, to) {
-            if matches!(
+        } else if let Err(e) = send_segments(socket, &self.buf, self.seg, to)
+            && matches!(
                 e.raw_os_error(),
                 Some(nix::libc::EIO | nix::libc::EINVAL | nix::libc::ENOPROTOOPT)
-            ) {
-                tracing::info!("UDP GSO refused ({e}): sending packet by packet from now on");
-                self.gso = false;
-                for p in self.buf.chunks(self.seg) {
-                    let _ = socket.try_send_to(p, to);
-                }
+            )
+        {
+            tracing::info!("UDP GSO refused ({e}): sending packet by packet from now on");
+            self.gso = false;
+            for p in self.buf.chunks(self.seg) {
+                let _ = socket.try_send_to(p, to);
             }
         }
         self.buf.clear();
