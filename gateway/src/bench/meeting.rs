@@ -181,6 +181,10 @@ pub(super) struct Shared {
     switches: Mutex<Vec<(Instant, bool)>>,
     probe_arrivals: Mutex<Vec<Instant>>,
     probe_out: Mutex<Option<clips::Lumas>>,
+    /// The latency VTC's dark/bright switches, and the browser's decode of what it got.
+    vtc_switches: Mutex<Vec<(Instant, bool)>>,
+    browser_probe_arrivals: Mutex<Vec<Instant>>,
+    browser_probe_out: Mutex<Option<clips::Lumas>>,
 }
 
 impl Shared {
@@ -233,6 +237,23 @@ impl Shared {
     }
     pub(super) fn set_probe_out(&self, out: clips::Lumas) {
         if let Ok(mut p) = self.probe_out.lock() {
+            *p = Some(out);
+        }
+    }
+    pub(super) fn vtc_switch(&self, at: Instant, bright: bool) {
+        if let Ok(mut v) = self.vtc_switches.lock() {
+            v.push((at, bright));
+        }
+    }
+    pub(super) fn browser_probe_arrival(&self, idx: u64, at: Instant) {
+        if let Ok(mut v) = self.browser_probe_arrivals.lock()
+            && v.len() as u64 == idx
+        {
+            v.push(at);
+        }
+    }
+    pub(super) fn set_browser_probe_out(&self, out: clips::Lumas) {
+        if let Ok(mut p) = self.browser_probe_out.lock() {
             *p = Some(out);
         }
     }
@@ -318,6 +339,35 @@ fn summarize(v: &[Duration]) -> LatencySummary {
     }
 }
 
+/// Latencies from the probe's picture switches to the first decoded frame on the new side,
+/// and the luma range seen (see `clips::switch_latencies`).
+fn probe_latency(
+    arrivals: &Mutex<Vec<Instant>>,
+    out: &Mutex<Option<clips::Lumas>>,
+    switches: &Mutex<Vec<(Instant, bool)>>,
+    since: Instant,
+) -> (LatencySummary, (f64, f64)) {
+    let arrivals = arrivals.lock().map(|v| v.clone()).unwrap_or_default();
+    let out = out
+        .lock()
+        .ok()
+        .and_then(|p| p.clone())
+        .and_then(|o| o.lock().ok().map(|v| v.clone()))
+        .unwrap_or_default();
+    let frames: Vec<(Instant, f64)> = out
+        .iter()
+        .filter_map(|(i, l)| Some((*arrivals.get(usize::try_from(*i).ok()?)?, *l)))
+        .collect();
+    // Only switches inside the measuring window: the first ones fall into the call's
+    // start (no keyframe yet, tracks still opening).
+    let sw: Vec<(Instant, bool)> = switches
+        .lock()
+        .map(|v| v.iter().filter(|(at, _)| *at >= since).copied().collect())
+        .unwrap_or_default();
+    let (l, lo, hi) = clips::switch_latencies(&sw, &frames);
+    (summarize(&l), (lo, hi))
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Report {
@@ -347,6 +397,10 @@ struct Report {
     rates: BTreeMap<&'static str, f64>,
     passthrough_latency: LatencySummary,
     composite_latency: Option<LatencySummary>,
+    /// The VTC's picture dark ↔ bright → the browser decodes the switch (passthrough or
+    /// transcoded, whichever the gateway does; includes the bench's own H.264 decode).
+    picture_latency: Option<LatencySummary>,
+    picture_luma_range: Option<(f64, f64)>,
     composite_luma_range: Option<(f64, f64)>,
     bare_composite_latency_ms: Option<(f64, f64, usize)>,
     rooms: Vec<Value>,
@@ -570,29 +624,24 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
             .unwrap_or_default(),
     );
     let (composite_latency, luma_range) = if a.latency {
-        let arrivals = shared
-            .probe_arrivals
-            .lock()
-            .map(|v| v.clone())
-            .unwrap_or_default();
-        let out = shared
-            .probe_out
-            .lock()
-            .ok()
-            .and_then(|p| p.clone())
-            .and_then(|o| o.lock().ok().map(|v| v.clone()))
-            .unwrap_or_default();
-        let frames: Vec<(Instant, f64)> = out
-            .iter()
-            .filter_map(|(i, l)| Some((*arrivals.get(usize::try_from(*i).ok()?)?, *l)))
-            .collect();
-        let sw = shared
-            .switches
-            .lock()
-            .map(|v| v.clone())
-            .unwrap_or_default();
-        let (l, lo, hi) = clips::switch_latencies(&sw, &frames);
-        (Some(summarize(&l)), Some((lo, hi)))
+        let (l, range) = probe_latency(
+            &shared.probe_arrivals,
+            &shared.probe_out,
+            &shared.switches,
+            t0,
+        );
+        (Some(l), Some(range))
+    } else {
+        (None, None)
+    };
+    let (picture_latency, picture_luma_range) = if a.latency {
+        let (l, range) = probe_latency(
+            &shared.browser_probe_arrivals,
+            &shared.browser_probe_out,
+            &shared.vtc_switches,
+            t0,
+        );
+        (Some(l), Some(range))
     } else {
         (None, None)
     };
@@ -621,6 +670,8 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
         rates,
         passthrough_latency: passthrough,
         composite_latency,
+        picture_latency,
+        picture_luma_range,
         composite_luma_range: luma_range,
         bare_composite_latency_ms: bare_latency,
         rooms,
@@ -697,6 +748,14 @@ fn render(r: &Report) -> String {
             "latency      composite browser → VTC (incl. the bench's VP8 send and H.264 decode): \
              p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n {}; luma {:?})",
             c.p50_ms, c.p95_ms, c.max_ms, c.n, r.composite_luma_range
+        );
+    }
+    if let Some(c) = &r.picture_latency {
+        let _ = writeln!(
+            s,
+            "latency      VTC picture → browser (dark ↔ bright; incl. the bench's H.264 decode): \
+             p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n {}; luma {:?})",
+            c.p50_ms, c.p95_ms, c.max_ms, c.n, r.picture_luma_range
         );
     }
     if let Some((p50, max, n)) = r.bare_composite_latency_ms {

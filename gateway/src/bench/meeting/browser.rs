@@ -5,7 +5,7 @@
 //! what arrives, decoding nothing; the VTCs' H.264 frames carry a tag for the
 //! passthrough latency.
 
-use super::clips::{Clip, Clips, FPS};
+use super::clips::{Clip, Clips, FPS, LumaProbe};
 use super::{Shared, parse_frame_tag};
 use anyhow::{Context, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -129,6 +129,19 @@ pub(super) async fn run(mut o: BrowserOpts) -> anyhow::Result<()> {
         last_restart: None,
         restart: false,
     };
+    // The latency run's browser decodes the VTC's H.264 it gets for the picture latency.
+    let mut probe = match o.camera {
+        Camera::DarkBright => {
+            let p = LumaProbe::new(
+                "video/x-h264,stream-format=byte-stream,alignment=au",
+                "h264parse ! avdec_h264 max-threads=1",
+                1.0,
+            )?;
+            o.shared.set_browser_probe_out(p.out.clone());
+            Some((p, 0u64))
+        }
+        _ => None,
+    };
     let mut recv_kinds: HashMap<Mid, MediaKind> = HashMap::new();
     let mut connected = false;
     let mut buf = vec![0u8; 2048];
@@ -147,6 +160,7 @@ pub(super) async fn run(mut o: BrowserOpts) -> anyhow::Result<()> {
                 Ok(Output::Event(e)) => on_event(
                     e,
                     &o.shared,
+                    probe.as_mut(),
                     &mut recv_kinds,
                     &mut tx,
                     &mut connected,
@@ -245,6 +259,7 @@ pub(super) async fn run(mut o: BrowserOpts) -> anyhow::Result<()> {
 fn on_event(
     e: Event,
     sh: &Shared,
+    probe: Option<&mut (LumaProbe, u64)>,
     recv_kinds: &mut HashMap<Mid, MediaKind>,
     tx: &mut Sender,
     connected: &mut bool,
@@ -267,6 +282,11 @@ fn on_event(
                     sh.add(&sh.c.browser_video_bytes, d.data.len() as u64);
                     if let Some((vtc, frame)) = parse_frame_tag(&d.data) {
                         sh.frame_delivered(vtc, frame, now);
+                    }
+                    if let Some((p, n)) = probe {
+                        sh.browser_probe_arrival(*n, now);
+                        p.push(*n, &d.data);
+                        *n += 1;
                     }
                 }
                 (_, Codec::Vp8) => {

@@ -31,6 +31,9 @@ pub(super) struct Clips {
     /// with a keyframe (so the switch is a clean cut).
     pub vp8_dark: Clip,
     pub vp8_bright: Clip,
+    /// The same for the latency VTC's camera (H.264, SPS/PPS before each segment's IDR).
+    pub h264_dark: Clip,
+    pub h264_bright: Clip,
     /// 20 ms Opus frames (mono 48 kHz, a 440 Hz tone) and PCMU frames (160 bytes, the same
     /// tone at a whisper), 1 s each.
     pub opus: Arc<Vec<Vec<u8>>>,
@@ -58,13 +61,15 @@ impl Clips {
         let frames = secs * FPS;
         let h264 = with_parameter_sets(encode_video(VTC_SCENE, H264_ENCODER, frames)?)?;
         let vp8 = encode_video(BROWSER_SCENE, VP8_ENCODER, frames)?;
-        let (dark, bright) = if latency {
+        let (dark, bright, h264_dark, h264_bright) = if latency {
             (
                 encode_video(DARK_SCENE, VP8_ENCODER, 2 * FPS)?,
                 encode_video(BRIGHT_SCENE, VP8_ENCODER, 2 * FPS)?,
+                with_parameter_sets(encode_video(DARK_SCENE, H264_ENCODER, 2 * FPS)?)?,
+                with_parameter_sets(encode_video(BRIGHT_SCENE, H264_ENCODER, 2 * FPS)?)?,
             )
         } else {
-            (Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new())
         };
         let tone = |rate: u32| -> Vec<i16> {
             (0..rate)
@@ -88,6 +93,8 @@ impl Clips {
             vp8: Arc::new(vp8),
             vp8_dark: Arc::new(dark),
             vp8_bright: Arc::new(bright),
+            h264_dark: Arc::new(h264_dark),
+            h264_bright: Arc::new(h264_bright),
             opus: Arc::new(opus),
             pcmu: Arc::new(pcmu),
         })
@@ -201,7 +208,10 @@ pub(super) struct LumaProbe {
 pub(super) type Lumas = Arc<std::sync::Mutex<Vec<(u64, f64)>>>;
 
 impl LumaProbe {
-    pub(super) fn new(input_caps: &str, decoder: &str) -> anyhow::Result<LumaProbe> {
+    /// `rows`: the fraction of the picture's height, from the top, the mean is taken over
+    /// (1.0: all of it; the composite probe takes the speaker's tile only, so the VTC's own
+    /// thumbnail does not move the figure).
+    pub(super) fn new(input_caps: &str, decoder: &str, rows: f64) -> anyhow::Result<LumaProbe> {
         let desc = format!(
             "appsrc name=src is-live=true format=time caps={input_caps} ! {decoder} ! \
              videoconvert ! video/x-raw,format=I420 ! appsink name=sink sync=false"
@@ -226,7 +236,8 @@ impl LumaProbe {
                         let (w, h) = (w.max(0) as usize, h.max(0) as usize);
                         // I420 Y stride is the width rounded up to 4.
                         let stride = w.div_ceil(4) * 4;
-                        let l = mean_luma(map.as_slice(), w, h, stride);
+                        let rows = ((h as f64 * rows) as usize).clamp(1, h.max(1));
+                        let l = mean_luma(map.as_slice(), w, rows, stride);
                         if let Ok(mut v) = o.lock() {
                             v.push((idx, l));
                         }

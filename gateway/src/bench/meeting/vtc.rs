@@ -36,7 +36,9 @@ pub(super) struct VtcOpts {
     pub send_audio: bool,
     pub clips: Arc<Clips>,
     pub shared: Arc<Shared>,
-    /// Decode the composite and record its luma (the latency run).
+    /// The latency run's VTC: decode the composite and record its luma, and send 2 s dark,
+    /// 2 s bright, … instead of the clip (the browser decodes it for the VTC → browser
+    /// picture latency).
     pub probe: bool,
     pub stop: watch::Receiver<bool>,
 }
@@ -336,6 +338,9 @@ fn start_media(
         let restart = restart.clone();
         let idx = o.idx;
         let pt = if pt == 0 { VIDEO_PT } else { pt };
+        let dark_bright = o
+            .probe
+            .then(|| (o.clips.h264_dark.clone(), o.clips.h264_bright.clone()));
         tasks.push(tokio::spawn(async move {
             let mut w = RtpWriter::new(rand::random(), pt, rand::random());
             let mut out = Vec::with_capacity(MTU + 64);
@@ -352,7 +357,21 @@ fn start_media(
                     pos = 0;
                     last_restart = Instant::now();
                 }
-                let Some(f) = clip.get(pos % clip.len().max(1)) else {
+                let f = match &dark_bright {
+                    None => clip.get(pos % clip.len().max(1)),
+                    Some((dark, bright)) => {
+                        // Segments of one clip's length, each from its IDR.
+                        let seg = dark.len().max(1) as u32;
+                        let is_bright = (frame / seg) % 2 == 1;
+                        if frame % seg == 0 {
+                            pos = 0;
+                            sh.vtc_switch(Instant::now(), is_bright);
+                        }
+                        let c = if is_bright { bright } else { dark };
+                        c.get(pos % c.len().max(1))
+                    }
+                };
+                let Some(f) = f else {
                     return;
                 };
                 au.clear();
@@ -409,6 +428,9 @@ fn start_media(
         Some(LumaProbe::new(
             "video/x-h264,stream-format=byte-stream,alignment=au",
             "h264parse ! avdec_h264 max-threads=1",
+            // The top half: inside the speaker's tile of 1+7 (the browser), above the
+            // thumbnails (the VTC itself, whose picture switches too).
+            0.5,
         )?)
     } else {
         None
