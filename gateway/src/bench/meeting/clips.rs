@@ -409,8 +409,31 @@ pub(super) fn run_reference(
              video/x-h264,profile=constrained-baseline ! fakesink sync=false"
         )),
     }
+    // The audio codec work of a call, where the VTC sends audio (not the browser-only
+    // reference): the VTC's PCMU decoded, coded to Opus at 8 kHz for the browsers (the
+    // gateway's settings) and brought to 48 kHz for the mix; the browser's Opus decoded at
+    // 48 kHz and its mix-minus coded to PCMU at 8 kHz.
+    let audio = what != Reference::CompositeBrowserOnly;
+    if audio {
+        desc.push_str(
+            " appsrc name=va is-live=true format=time do-timestamp=true \
+               caps=audio/x-mulaw,rate=8000,channels=1 ! mulawdec ! tee name=at ! \
+               queue max-size-buffers=4 ! opusenc frame-size=20 bitrate=32000 complexity=5 \
+                 audio-type=voice inband-fec=true packet-loss-percentage=10 ! fakesink sync=false \
+               at. ! queue max-size-buffers=4 ! audioresample ! audio/x-raw,rate=48000 ! \
+                 fakesink sync=false \
+             appsrc name=ba is-live=true format=time do-timestamp=true \
+               caps=audio/x-opus,channel-mapping-family=0,channels=1,rate=48000 ! opusdec ! \
+               audio/x-raw,rate=48000,channels=1 ! audioresample ! audio/x-raw,rate=8000 ! \
+               mulawenc ! fakesink sync=false",
+        );
+    }
     let p = pipeline(&desc)?;
     let browser: gst_app::AppSrc = element(&p, "b")?;
+    let audio_srcs: Option<(gst_app::AppSrc, gst_app::AppSrc)> = match audio {
+        true => Some((element(&p, "va")?, element(&p, "ba")?)),
+        false => None,
+    };
     let vtc: Option<gst_app::AppSrc> = match what {
         Reference::CompositeBrowserOnly => None,
         _ => Some(element(&p, "v")?),
@@ -496,6 +519,27 @@ pub(super) fn run_reference(
             }
         })
     };
+    let audio_feeder = audio_srcs.map(|(va, ba)| {
+        let stop = stop.clone();
+        let (pcmu, opus) = (clips.pcmu.clone(), clips.opus.clone());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(f) = pcmu.get(i % pcmu.len().max(1)) {
+                    let _ = va.push_buffer(gst::Buffer::from_slice(f.clone()));
+                }
+                if let Some(f) = opus.get(i % opus.len().max(1)) {
+                    let _ = ba.push_buffer(gst::Buffer::from_slice(f.clone()));
+                }
+                i += 1;
+                let due = start + Duration::from_millis(i as u64 * 20);
+                if let Some(w) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(w);
+                }
+            }
+        })
+    });
     std::thread::sleep(Duration::from_secs(2));
     let c0 = super::super::stats::cpu_time("self");
     let f0 = frames.load(Ordering::Relaxed);
@@ -506,6 +550,9 @@ pub(super) fn run_reference(
     let wall = t0.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let _ = feeder.join();
+    if let Some(a) = audio_feeder {
+        let _ = a.join();
+    }
     let _ = p.set_state(gst::State::Null);
     let cpu = match (c0, c1) {
         (Some(a), Some(b)) => 100.0 * b.saturating_sub(a).as_secs_f64() / wall,
