@@ -6,7 +6,8 @@
 //! one socket buffer and one wakeup of the receiver per run instead of per packet. The
 //! receiver sees ordinary datagrams (the kernel or the NIC segments; a socket without
 //! `UDP_GRO` gets them one by one). Where the kernel or the device refuses GSO (EIO,
-//! EINVAL, ENOPROTOOPT) the sender falls back to one `sendto` per packet for good.
+//! EINVAL, ENOPROTOOPT while plain sends to the same address work) the sender falls back to
+//! one `sendto` per packet for good.
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
@@ -100,10 +101,15 @@ impl Sender {
                 Some(nix::libc::EIO | nix::libc::EINVAL | nix::libc::ENOPROTOOPT)
             )
         {
-            tracing::info!("UDP GSO refused ({e}): sending packet by packet from now on");
-            self.gso = false;
+            // Refused: one by one instead. If a plain send works where the batch did not, the
+            // kernel or device cannot do GSO (not a bad address): stop batching for good.
+            let mut plain_ok = false;
             for p in self.buf.chunks(self.seg) {
-                let _ = socket.try_send_to(p, to);
+                plain_ok |= socket.try_send_to(p, to).is_ok();
+            }
+            if plain_ok {
+                tracing::info!("UDP GSO refused ({e}): sending packet by packet from now on");
+                self.gso = false;
             }
         }
         self.buf.clear();
@@ -188,6 +194,27 @@ mod tests {
         assert!(s.gso, "UDP GSO refused on loopback");
         // The runs: 1200×3+700 | 1200×2+90 | 90 | 1300+1200 | 32×1100 | 5×1100 | 40.
         assert_eq!(s.batches, 7);
+    }
+
+    /// A batch no send can deliver (an IPv6 address from an IPv4 socket) is dropped, and
+    /// does not switch GSO off: only the kernel refusing the batch itself does.
+    #[tokio::test]
+    async fn an_unsendable_batch_keeps_gso() {
+        let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        tx.writable().await.unwrap();
+        let mut s = Sender::default();
+        let to: SocketAddr = "[::1]:9".parse().unwrap();
+        for i in 0..3 {
+            s.push(&tx, &packet(1000, i), to);
+        }
+        s.flush(&tx);
+        assert!(s.gso);
+        // And the socket still serves.
+        let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        s.push(&tx, &packet(500, 1), rx.local_addr().unwrap());
+        s.push(&tx, &packet(500, 2), rx.local_addr().unwrap());
+        s.flush(&tx);
+        assert_eq!(recv_all(&rx).await.len(), 2);
     }
 
     #[tokio::test]
