@@ -178,13 +178,64 @@ pub(super) struct Shared {
     measuring: AtomicBool,
     sent: Mutex<HashMap<(u32, u32), Instant>>,
     passthrough: Mutex<Vec<Duration>>,
+    /// The latency browser's camera switches and the VTC's decode of its composite.
+    pub composite_marker: LumaMarker,
+    /// The latency VTC's camera switches and the browser's decode of what it got.
+    pub picture_marker: LumaMarker,
+}
+
+/// One latency marker: when the sender's picture turned dark/bright, and the receiver's
+/// decode of what arrived (frame index → arrival; the probe's (index, luma)).
+#[derive(Default)]
+pub(super) struct LumaMarker {
     switches: Mutex<Vec<(Instant, bool)>>,
-    probe_arrivals: Mutex<Vec<Instant>>,
-    probe_out: Mutex<Option<clips::Lumas>>,
-    /// The latency VTC's dark/bright switches, and the browser's decode of what it got.
-    vtc_switches: Mutex<Vec<(Instant, bool)>>,
-    browser_probe_arrivals: Mutex<Vec<Instant>>,
-    browser_probe_out: Mutex<Option<clips::Lumas>>,
+    arrivals: Mutex<Vec<Instant>>,
+    out: Mutex<Option<clips::Lumas>>,
+}
+
+impl LumaMarker {
+    pub(super) fn switch(&self, at: Instant, bright: bool) {
+        if let Ok(mut v) = self.switches.lock() {
+            v.push((at, bright));
+        }
+    }
+    pub(super) fn arrival(&self, idx: u64, at: Instant) {
+        if let Ok(mut v) = self.arrivals.lock()
+            && v.len() as u64 == idx
+        {
+            v.push(at);
+        }
+    }
+    pub(super) fn set_out(&self, out: clips::Lumas) {
+        if let Ok(mut p) = self.out.lock() {
+            *p = Some(out);
+        }
+    }
+
+    /// Latencies from the switches at or after `since` (the first ones fall into the
+    /// call's start: no keyframe yet, tracks still opening) to the first decoded frame on
+    /// the new side, and the luma range seen (see `clips::switch_latencies`).
+    fn latency(&self, since: Instant) -> (LatencySummary, (f64, f64)) {
+        let arrivals = self.arrivals.lock().map(|v| v.clone()).unwrap_or_default();
+        let out = self
+            .out
+            .lock()
+            .ok()
+            .and_then(|p| p.clone())
+            .and_then(|o| o.lock().ok().map(|v| v.clone()))
+            .unwrap_or_default();
+        let frames: Vec<(Instant, f64)> = out
+            .iter()
+            .filter_map(|(i, l)| Some((*arrivals.get(usize::try_from(*i).ok()?)?, *l)))
+            .collect();
+        let sw: Vec<(Instant, bool)> = self
+            .switches
+            .lock()
+            .map(|v| v.iter().filter(|(at, _)| *at >= since).copied().collect())
+            .unwrap_or_default();
+        let (l, lo, hi) = clips::switch_latencies(&sw, &frames);
+        (summarize(&l), (lo, hi))
+    }
 }
 
 impl Shared {
@@ -221,40 +272,6 @@ impl Shared {
             && let Ok(mut v) = self.passthrough.lock()
         {
             v.push(at.saturating_duration_since(s));
-        }
-    }
-    pub(super) fn switch(&self, at: Instant, bright: bool) {
-        if let Ok(mut v) = self.switches.lock() {
-            v.push((at, bright));
-        }
-    }
-    pub(super) fn probe_arrival(&self, idx: u64, at: Instant) {
-        if let Ok(mut v) = self.probe_arrivals.lock()
-            && v.len() as u64 == idx
-        {
-            v.push(at);
-        }
-    }
-    pub(super) fn set_probe_out(&self, out: clips::Lumas) {
-        if let Ok(mut p) = self.probe_out.lock() {
-            *p = Some(out);
-        }
-    }
-    pub(super) fn vtc_switch(&self, at: Instant, bright: bool) {
-        if let Ok(mut v) = self.vtc_switches.lock() {
-            v.push((at, bright));
-        }
-    }
-    pub(super) fn browser_probe_arrival(&self, idx: u64, at: Instant) {
-        if let Ok(mut v) = self.browser_probe_arrivals.lock()
-            && v.len() as u64 == idx
-        {
-            v.push(at);
-        }
-    }
-    pub(super) fn set_browser_probe_out(&self, out: clips::Lumas) {
-        if let Ok(mut p) = self.browser_probe_out.lock() {
-            *p = Some(out);
         }
     }
 }
@@ -337,35 +354,6 @@ fn summarize(v: &[Duration]) -> LatencySummary {
         p95_ms: ms(percentile(&us, 0.95)),
         max_ms: ms(us.last().copied().unwrap_or(0)),
     }
-}
-
-/// Latencies from the probe's picture switches to the first decoded frame on the new side,
-/// and the luma range seen (see `clips::switch_latencies`).
-fn probe_latency(
-    arrivals: &Mutex<Vec<Instant>>,
-    out: &Mutex<Option<clips::Lumas>>,
-    switches: &Mutex<Vec<(Instant, bool)>>,
-    since: Instant,
-) -> (LatencySummary, (f64, f64)) {
-    let arrivals = arrivals.lock().map(|v| v.clone()).unwrap_or_default();
-    let out = out
-        .lock()
-        .ok()
-        .and_then(|p| p.clone())
-        .and_then(|o| o.lock().ok().map(|v| v.clone()))
-        .unwrap_or_default();
-    let frames: Vec<(Instant, f64)> = out
-        .iter()
-        .filter_map(|(i, l)| Some((*arrivals.get(usize::try_from(*i).ok()?)?, *l)))
-        .collect();
-    // Only switches inside the measuring window: the first ones fall into the call's
-    // start (no keyframe yet, tracks still opening).
-    let sw: Vec<(Instant, bool)> = switches
-        .lock()
-        .map(|v| v.iter().filter(|(at, _)| *at >= since).copied().collect())
-        .unwrap_or_default();
-    let (l, lo, hi) = clips::switch_latencies(&sw, &frames);
-    (summarize(&l), (lo, hi))
 }
 
 #[derive(Debug, Serialize)]
@@ -624,23 +612,13 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
             .unwrap_or_default(),
     );
     let (composite_latency, luma_range) = if a.latency {
-        let (l, range) = probe_latency(
-            &shared.probe_arrivals,
-            &shared.probe_out,
-            &shared.switches,
-            t0,
-        );
+        let (l, range) = shared.composite_marker.latency(t0);
         (Some(l), Some(range))
     } else {
         (None, None)
     };
     let (picture_latency, picture_luma_range) = if a.latency {
-        let (l, range) = probe_latency(
-            &shared.browser_probe_arrivals,
-            &shared.browser_probe_out,
-            &shared.vtc_switches,
-            t0,
-        );
+        let (l, range) = shared.picture_marker.latency(t0);
         (Some(l), Some(range))
     } else {
         (None, None)

@@ -137,7 +137,7 @@ pub(super) async fn run(mut o: BrowserOpts) -> anyhow::Result<()> {
                 "h264parse ! avdec_h264 max-threads=1",
                 1.0,
             )?;
-            o.shared.set_browser_probe_out(p.out.clone());
+            o.shared.picture_marker.set_out(p.out.clone());
             Some((p, 0u64))
         }
         _ => None,
@@ -284,7 +284,7 @@ fn on_event(
                         sh.frame_delivered(vtc, frame, now);
                     }
                     if let Some((p, n)) = probe {
-                        sh.browser_probe_arrival(*n, now);
+                        sh.picture_marker.arrival(*n, now);
                         p.push(*n, &d.data);
                         *n += 1;
                     }
@@ -326,7 +326,7 @@ fn send_video(rtc: &mut Rtc, tx: &mut Sender, o: &BrowserOpts, now: Instant) {
             let n = tx.frame as usize;
             let bright = (n / seg) % 2 == 1;
             if n.is_multiple_of(seg) {
-                o.shared.switch(now, bright);
+                o.shared.composite_marker.switch(now, bright);
             }
             (
                 if bright {

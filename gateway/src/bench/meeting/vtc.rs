@@ -365,7 +365,7 @@ fn start_media(
                         let is_bright = (frame / seg) % 2 == 1;
                         if frame % seg == 0 {
                             pos = 0;
-                            sh.vtc_switch(Instant::now(), is_bright);
+                            sh.picture_marker.switch(Instant::now(), is_bright);
                         }
                         let c = if is_bright { bright } else { dark };
                         c.get(pos % c.len().max(1))
@@ -436,7 +436,7 @@ fn start_media(
         None
     };
     if let Some(p) = &probe {
-        sh.set_probe_out(p.out.clone());
+        sh.composite_marker.set_out(p.out.clone());
     }
     {
         let sh = sh.clone();
@@ -470,7 +470,7 @@ fn start_media(
                     }
                     last_seq = Some(h.sequence);
                     if let Some(au) = depack.push(h.payload(data), h.marker) {
-                        sh.probe_arrival(n_au, at);
+                        sh.composite_marker.arrival(n_au, at);
                         p.push(n_au, &au);
                         n_au += 1;
                     }
