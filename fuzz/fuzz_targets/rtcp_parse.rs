@@ -4,7 +4,8 @@
 //!
 //! The whole input goes to `rtcp::parse`; it is also cut into records
 //! `flags(1) payload(flags & 0x3f)` (bit 7 = marker, bit 6 = reset first) for
-//! `h264::Depacketizer::push`.
+//! `h264::Depacketizer::push` and the payload readers (`payload_nal_units`,
+//! `payload_is_keyframe`, `payload_sps_profile`).
 #![no_main]
 
 use cvi_media::rtp::h264::{self, Depacketizer};
@@ -48,6 +49,11 @@ fuzz_target!(|data: &[u8]| {
         if flags & 0x40 != 0 {
             depack.reset();
         }
+        // What the meeting reads of each forwarded packet: the units it carries or begins.
+        for n in h264::payload_nal_units(payload) {
+            assert!(n.nal_type() <= 31);
+        }
+        let _ = (h264::payload_is_keyframe(payload), h264::payload_sps_profile(payload));
         if let Some(unit) = depack.push(payload, flags & 0x80 != 0) {
             assert!(unit.starts_with(&[0, 0, 0, 1]));
             assert!(h264::nal_units(&unit).next().is_some());

@@ -15,7 +15,7 @@ pub mod vtc;
 
 pub use protocol::IceServer;
 pub use room::RoomStatus;
-pub use vtc::{VtcEvent, VtcJoin, VtcLink, VtcMedia, VtcMediaIn, VtcMediaOut};
+pub use vtc::{VideoPackets, VtcEvent, VtcJoin, VtcLink, VtcMedia, VtcMediaIn, VtcMediaOut};
 
 use protocol::MeetingRef;
 use room::{RoomCmd, RoomTx};

@@ -40,11 +40,58 @@ pub enum VtcMediaIn {
     /// The encoding the VTC can receive (its negotiated H.264 resolution, rate, profile),
     /// or None when it receives no video from us (then no composite is made for it).
     Params(Option<SlateParams>),
-    /// One access unit of the VTC's H.264 (Annex-B, depacketized by the call's media task)
-    /// and its RTP timestamp.
-    Video { frame: Vec<u8>, timestamp: u32 },
+    /// One frame's RTP packets of the VTC's H.264, as they came: forwarded to browsers
+    /// without depacketizing (`docs/decisions.md`, "VTC video to browsers as RTP").
+    Video(VideoPackets),
     /// One RTP packet's payload of the VTC's audio (its negotiated codec).
     Audio { payload: Vec<u8>, timestamp: u32 },
+}
+
+/// One frame's RTP payloads of a VTC's video (one timestamp), in arrival order, stored back
+/// to back with where each ends and its marker bit: one message per frame between the
+/// call's media task and the room, one allocation for all its packets.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct VideoPackets {
+    /// The RTP timestamp of every packet in it.
+    pub timestamp: u32,
+    bytes: Vec<u8>,
+    ends: Vec<(usize, bool)>,
+}
+
+impl VideoPackets {
+    /// A frame holds at most this many packets (a 4K IDR at a high rate is far fewer);
+    /// the call sends a frame on once it has them, marker or not.
+    pub const MAX_PACKETS: usize = 2048;
+
+    /// Adds one packet's payload.
+    pub fn push(&mut self, payload: &[u8], marker: bool) {
+        self.bytes.extend_from_slice(payload);
+        self.ends.push((self.bytes.len(), marker));
+    }
+
+    /// Packets in it.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Whether it is full ([`Self::MAX_PACKETS`]) or its last packet has the marker bit.
+    pub fn complete(&self) -> bool {
+        self.ends.len() >= Self::MAX_PACKETS || self.ends.last().is_some_and(|(_, m)| *m)
+    }
+
+    /// (payload, marker) of each packet, in order.
+    pub fn packets(&self) -> impl Iterator<Item = (&[u8], bool)> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&(end, marker)| {
+            let p = self.bytes.get(start..end).unwrap_or_default();
+            start = end;
+            (p, marker)
+        })
+    }
 }
 
 /// From the meeting to the VTC's media task.

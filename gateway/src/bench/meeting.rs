@@ -62,6 +62,7 @@ enum VideoDir {
 enum AudioSend {
     Send,
     Mute,
+    Inactive,
 }
 
 #[derive(clap::Args, Debug)]
@@ -93,7 +94,8 @@ pub(crate) struct MeetingArgs {
     #[arg(long, value_enum, default_value = "sendrecv")]
     vtc_video: VideoDir,
     /// Whether the VTCs send their audio (PCMU) [default: send]; `mute` leaves the audio
-    /// m-line up but sends nothing on it: what the gateway's video path alone costs.
+    /// m-line up but sends nothing on it (the gateway still sends each VTC its mix);
+    /// `inactive` offers `a=inactive` audio: no audio either way, the video stream alone.
     #[arg(long, value_enum, default_value = "send")]
     vtc_audio: AudioSend,
     /// New VTC calls per second.
@@ -544,6 +546,11 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
             uri: format!("sip:{}.{vid}@{}", a.tenant_key, a.domain),
             video_dir,
             send_audio: a.vtc_audio == AudioSend::Send,
+            audio_dir: if a.vtc_audio == AudioSend::Inactive {
+                "inactive"
+            } else {
+                "sendrecv"
+            },
             clips: clips.clone(),
             shared: shared.clone(),
             probe: a.latency && i == 0,

@@ -87,6 +87,81 @@ pub fn is_keyframe(annexb: &[u8]) -> bool {
     nal_units(annexb).any(|nal| nal.first().is_some_and(|b| b & 0x1f == NAL_IDR))
 }
 
+/// The NAL units an RTP payload carries whole or begins (RFC 6184): a single NAL unit,
+/// each unit of a STAP-A, the reconstructed header of an FU-A start fragment (its data
+/// then follows in later packets). Malformed aggregates end the iteration; never panics.
+pub fn payload_nal_units(payload: &[u8]) -> impl Iterator<Item = PayloadNal<'_>> {
+    let first = payload.first().copied().unwrap_or(0);
+    let mut state = match first & 0x1f {
+        1..=23 => PayloadIter::Single(Some(payload)),
+        NAL_STAP_A => PayloadIter::Stap(payload.get(1..).unwrap_or_default()),
+        NAL_FU_A => match payload.get(1) {
+            Some(&fu) if fu & 0x80 != 0 => {
+                PayloadIter::FuStart(Some((first & 0xe0) | (fu & 0x1f)), payload.get(2..))
+            }
+            _ => PayloadIter::Done,
+        },
+        _ => PayloadIter::Done,
+    };
+    std::iter::from_fn(move || match &mut state {
+        PayloadIter::Single(p) => p.take().map(PayloadNal::Whole),
+        PayloadIter::Stap(rest) => {
+            let (size, tail) = rest.split_at_checked(2)?;
+            let size = usize::from(u16::from_be_bytes([*size.first()?, *size.get(1)?]));
+            let Some((nal, tail)) = tail.split_at_checked(size) else {
+                *rest = &[];
+                return None;
+            };
+            *rest = tail;
+            Some(PayloadNal::Whole(nal))
+        }
+        PayloadIter::FuStart(h, data) => h.take().map(|header| PayloadNal::Start {
+            header,
+            data: data.unwrap_or_default(),
+        }),
+        PayloadIter::Done => None,
+    })
+}
+
+/// One NAL unit of an RTP payload, see [`payload_nal_units`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadNal<'a> {
+    /// A whole NAL unit (header byte first).
+    Whole(&'a [u8]),
+    /// The first fragment of a NAL unit: its header and the start of its body.
+    Start { header: u8, data: &'a [u8] },
+}
+
+impl PayloadNal<'_> {
+    /// The NAL unit type (1–23 for units sent whole or fragmented; 0 for an empty unit).
+    pub fn nal_type(&self) -> u8 {
+        match self {
+            PayloadNal::Whole(n) => n.first().map_or(0, |b| b & 0x1f),
+            PayloadNal::Start { header, .. } => header & 0x1f,
+        }
+    }
+}
+
+enum PayloadIter<'a> {
+    Single(Option<&'a [u8]>),
+    Stap(&'a [u8]),
+    FuStart(Option<u8>, Option<&'a [u8]>),
+    Done,
+}
+
+/// True when the RTP payload carries (or begins) an IDR slice.
+pub fn payload_is_keyframe(payload: &[u8]) -> bool {
+    payload_nal_units(payload).any(|n| n.nal_type() == NAL_IDR)
+}
+
+/// (profile_idc, constraint flags) of an SPS the RTP payload carries whole.
+pub fn payload_sps_profile(payload: &[u8]) -> Option<(u8, u8)> {
+    payload_nal_units(payload).find_map(|n| match n {
+        PayloadNal::Whole(sps) if n.nal_type() == 7 => Some((*sps.get(1)?, *sps.get(2)?)),
+        _ => None,
+    })
+}
+
 /// The RFC 6184 packetization mode of a stream (§6.2; the interleaved mode 2 is not supported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum PacketizationMode {
@@ -590,6 +665,62 @@ mod tests {
             if let Some(au) = d.push(&p, rng.gen_bool(0.2)) {
                 assert!(au.starts_with(&[0, 0, 0, 1]));
             }
+        }
+    }
+
+    #[test]
+    fn payload_units_of_each_packet_kind() {
+        let sps = [0x67, 0x42, 0xe0, 0x1f, 0xaa];
+        let idr = [0x65u8, 1, 2, 3];
+        // Single NAL unit packets.
+        assert!(payload_is_keyframe(&idr));
+        assert!(!payload_is_keyframe(&[0x41, 9, 9]));
+        assert_eq!(payload_sps_profile(&sps), Some((0x42, 0xe0)));
+        // STAP-A with SPS, PPS and an IDR slice.
+        let mut stap = vec![0x78];
+        for n in [&sps[..], &[0x68, 0xce][..], &idr[..]] {
+            stap.extend_from_slice(&(n.len() as u16).to_be_bytes());
+            stap.extend_from_slice(n);
+        }
+        let types: Vec<_> = payload_nal_units(&stap).map(|n| n.nal_type()).collect();
+        assert_eq!(types, [7, 8, 5]);
+        assert!(payload_is_keyframe(&stap));
+        assert_eq!(payload_sps_profile(&stap), Some((0x42, 0xe0)));
+        // FU-A: only the start fragment begins a unit.
+        assert!(payload_is_keyframe(&[0x7c, 0x85, 1, 2]));
+        assert!(!payload_is_keyframe(&[0x7c, 0x05, 1, 2]));
+        assert!(!payload_is_keyframe(&[0x7c, 0x45, 1, 2]));
+        assert_eq!(
+            payload_nal_units(&[0x7c, 0x85, 1]).next(),
+            Some(PayloadNal::Start {
+                header: 0x65,
+                data: &[1]
+            })
+        );
+    }
+
+    #[test]
+    fn payload_units_of_damaged_packets_end_quietly() {
+        for bad in [
+            &[][..],
+            &[0x78],
+            &[0x78, 0],
+            &[0x78, 0, 9, 0x65],
+            &[0x7c],
+            &[0x00, 1],
+            &[0x7f, 1, 2],
+        ] {
+            assert!(!payload_is_keyframe(bad), "{bad:?}");
+            assert_eq!(payload_sps_profile(bad), None);
+        }
+        // A truncated second unit: the first still counts.
+        assert!(payload_is_keyframe(&[0x78, 0, 2, 0x65, 1, 0, 9, 0x67]));
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..2000 {
+            let len = rng.gen_range(0..40);
+            let p: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+            let _ = payload_nal_units(&p).count();
+            let _ = payload_sps_profile(&p);
         }
     }
 }

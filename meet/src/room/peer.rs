@@ -4,14 +4,25 @@
 use crate::protocol::ServerMsg;
 use cvi_meeting::ParticipantId as Pid;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Pt};
+use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
 /// Timeouts already due that one [`Peer::poll`] drives before it yields to the room.
 const DUE_NOW_ROUNDS: usize = 1024;
+
+/// Largest RTP payload of a VTC's H.264 forwarded as it came; larger packets are cut
+/// anew (at [`REPACKETIZE_PAYLOAD`]). With RTP header, str0m's header extensions and the
+/// SRTP tag, a datagram stays under [`FORWARD_DATAGRAM`]: inside a 1500-byte path MTU over
+/// IPv6 or a TURN channel.
+pub(super) const FORWARD_PAYLOAD: usize = 1300;
+pub(super) const FORWARD_DATAGRAM: usize = 1400;
+/// Payload size of the packets we cut ourselves (transcodes, oversized VTC packets).
+pub(super) const REPACKETIZE_PAYLOAD: usize = 1200;
 
 /// A track of another participant that this browser receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +33,10 @@ pub(super) struct TrackOut {
     /// A keyframe went out on it (video is held back until then: P frames before the first
     /// IDR only make decoder errors).
     pub started: bool,
+    /// The next RTP sequence number of video we write on it as packets (str0m numbers
+    /// only what it packetizes itself; a VTC's video is written as RTP, see
+    /// [`Peer::write_video_rtp`]).
+    seq: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +107,9 @@ impl Peer {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(true)
+            // A VTC's packets go on as they came: up to FORWARD_PAYLOAD bytes of payload,
+            // whose datagrams may pass str0m's default warning size (1280).
+            .set_mtu(str0m::DATAGRAM_MTU_TARGET..=FORWARD_DATAGRAM)
             .build(now);
         let candidate =
             Candidate::host(local, "udp").map_err(|e| format!("host candidate {local}: {e}"))?;
@@ -196,6 +214,8 @@ impl Peer {
                 kind,
                 state: OutState::ToOpen,
                 started: false,
+                // RFC 3550 §5.1: a random first number, in the lower half (as str0m does).
+                seq: u64::from(rand::random::<u16>() % 32767 + 1),
             });
         }
     }
@@ -239,6 +259,39 @@ impl Peer {
             t.started = true;
         }
         Some(m)
+    }
+
+    /// Writes RTP packets of `source`'s video on `mid` as they are (payload, marker), numbered
+    /// by the track; str0m adds the header extensions, encrypts and retransmits on NACK.
+    pub(super) fn write_video_rtp<'a>(
+        &mut self,
+        source: Pid,
+        mid: Mid,
+        pt: Pt,
+        rtp_time: u32,
+        packets: impl Iterator<Item = (&'a Arc<[u8]>, bool)>,
+        now: Instant,
+    ) {
+        let Some(t) = self
+            .tracks_out
+            .iter_mut()
+            .find(|t| t.source == source && t.kind == MediaKind::Video)
+        else {
+            return;
+        };
+        let mut api = self.rtc.direct_api();
+        let Some(stream) = api.stream_tx_by_mid(mid, None) else {
+            return;
+        };
+        for (payload, marker) in packets {
+            let seq = t.seq;
+            t.seq = t.seq.wrapping_add(1);
+            stream.write_rtp(
+                RtpWrite::new(pt, seq.into(), rtp_time, now, payload.clone())
+                    .marker(marker)
+                    .nackable(true),
+            );
+        }
     }
 
     /// Where to write `source`'s `kind` for this browser, if negotiated.

@@ -1,8 +1,9 @@
 //! VTCs in the room: lobby, entering, their H.264 forwarded to browsers without decoding,
 //! their audio transcoded to Opus, keypad commands.
 
+use super::peer::{FORWARD_PAYLOAD, REPACKETIZE_PAYLOAD};
 use super::*;
-use crate::vtc::VtcMediaOut;
+use crate::vtc::{VideoPackets, VtcMediaOut};
 use cvi_media::rtp::h264;
 use cvi_media_gst::{SlateParams, VideoCodec};
 use cvi_meeting::{Command, CommandParser, Layout};
@@ -28,7 +29,8 @@ pub(super) struct VtcState {
     pub encoder: Option<cvi_media_gst::AudioEncoder>,
     pub pcm: super::pcm::PcmQueue,
     opus_samples: u64,
-    video_ts: Option<(u32, u64)>,
+    /// The VTC's frames made access units again, for the composite and a transcode.
+    depack: h264::Depacketizer,
     pub has_video: bool,
     /// (profile_idc, constraint flags) of the VTC's SPS, once seen.
     sps: Option<(u8, u8)>,
@@ -58,19 +60,6 @@ impl VtcState {
         self.last_ask = Some(now);
         let _ = self.events.send(VtcEvent::AskKeyframe);
     }
-
-    /// Extends a 32-bit RTP timestamp to 64 bits.
-    fn extend_ts(&mut self, ts: u32) -> u64 {
-        let ext = match self.video_ts {
-            None => u64::from(ts),
-            Some((last, ext)) => {
-                let delta = ts.wrapping_sub(last) as i32;
-                ext.saturating_add_signed(i64::from(delta))
-            }
-        };
-        self.video_ts = Some((ts, ext));
-        ext
-    }
 }
 
 impl Room {
@@ -96,7 +85,7 @@ impl Room {
             encoder: None,
             pcm: Default::default(),
             opus_samples: 0,
-            video_ts: None,
+            depack: h264::Depacketizer::new(),
             has_video: false,
             sps: None,
             keys: CommandParser::new(),
@@ -234,7 +223,7 @@ impl Room {
                 self.refresh_layouts();
             }
             VtcMediaIn::Audio { payload, .. } => self.vtc_audio_in(id, &payload),
-            VtcMediaIn::Video { frame, timestamp } => self.vtc_video_in(id, frame, timestamp, now),
+            VtcMediaIn::Video(frame) => self.vtc_video_in(id, frame, now),
         }
     }
 
@@ -313,21 +302,24 @@ impl Room {
         }
     }
 
-    fn vtc_video_in(&mut self, id: Pid, au: Vec<u8>, ts: u32, now: Instant) {
+    fn vtc_video_in(&mut self, id: Pid, frame: VideoPackets, now: Instant) {
         let mode = self.cfg.vtc_video;
         let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id && v.entered) else {
             return;
         };
-        if au.is_empty() {
+        if frame.is_empty() {
             return;
         }
-        let keyframe = h264::is_keyframe(&au);
+        let keyframe = frame.packets().any(|(p, _)| h264::payload_is_keyframe(p));
         // SPS/PPS come with IDRs: only keyframes are scanned a second time.
-        if keyframe && let Some(sps) = h264::sps_profile(&au) {
+        if keyframe
+            && let Some(sps) = frame
+                .packets()
+                .find_map(|(p, _)| h264::payload_sps_profile(p))
+        {
             v.sps = Some(sps);
         }
         let profile = v.sps;
-        let time = MediaTime::new(v.extend_ts(ts), Frequency::NINETY_KHZ);
         if !v.has_video {
             v.has_video = true;
             for p in &mut self.peers {
@@ -335,15 +327,16 @@ impl Room {
             }
             self.refresh_layouts();
         }
-        let au: Arc<[u8]> = au.into();
+        // The packets for browsers, made once for all of them: the VTC's own, unless one is
+        // too big to go on as it is.
+        let mut out: Option<Vec<(Arc<[u8]>, bool)>> = None;
         let mut transcode = false;
         for p in &mut self.peers {
             let Some(mid) = p.out_mid(id, MediaKind::Video) else {
                 continue;
             };
             let Some(w) = p.rtc.writer(mid) else { continue };
-            // Passthrough: the VTC's access units as they are (str0m packetizes them in
-            // mode 1) to every browser that takes its profile.
+            // Passthrough to every browser that takes the stream's profile.
             let Some(pt) = passthrough_pt(
                 w.payload_params().map(|pp| (pp.pt(), pp.spec())),
                 profile,
@@ -355,17 +348,28 @@ impl Room {
             if p.out_ready(id, MediaKind::Video, keyframe).is_none() {
                 continue;
             }
-            let Some(w) = p.rtc.writer(mid) else { continue };
-            if let Err(e) = w.write(pt, now, time, au.clone()) {
-                tracing::debug!("VTC video to browser: {e}");
-            }
+            let out = out.get_or_insert_with(|| forwarded(&frame));
+            p.write_video_rtp(
+                id,
+                mid,
+                pt,
+                frame.timestamp,
+                out.iter().map(|(b, m)| (b, *m)),
+                now,
+            );
         }
         if transcode {
             self.start_transcode(id);
         } else {
             self.stop_transcode(id);
         }
-        self.mix.push_video(id, VideoCodec::H264, &au, keyframe);
+        // Depacketized only for the composite or a transcode.
+        if self.mix.shows(id)
+            && let Some(v) = self.vtcs.iter_mut().find(|v| v.id == id)
+            && let Some(au) = depacketize(&mut v.depack, &frame)
+        {
+            self.mix.push_video(id, VideoCodec::H264, &au, keyframe);
+        }
     }
 
     /// The transcoded VTC video (for browsers that cannot take its profile).
@@ -373,8 +377,8 @@ impl Room {
         let mode = self.cfg.vtc_video;
         let profile = self.vtcs.iter().find(|v| v.id == id).and_then(|v| v.sps);
         let now = Instant::now();
-        let time = MediaTime::new((f.pts.as_micros() * 9 / 100) as u64, Frequency::NINETY_KHZ);
-        let data: Arc<[u8]> = f.data.as_slice().into();
+        let time = (f.pts.as_micros() * 9 / 100) as u32;
+        let mut out: Option<Vec<(Arc<[u8]>, bool)>> = None;
         for p in &mut self.peers {
             let Some(mid) = p.out_mid(id, MediaKind::Video) else {
                 continue;
@@ -398,12 +402,42 @@ impl Room {
             if p.out_ready(id, MediaKind::Video, f.keyframe).is_none() {
                 continue;
             }
-            let Some(w) = p.rtc.writer(mid) else { continue };
-            if let Err(e) = w.write(pt, now, time, data.clone()) {
-                tracing::debug!("transcoded VTC video to browser: {e}");
-            }
+            // Written as RTP like the passthrough, so the track's numbering stays one
+            // sequence if the browser moves between the two.
+            let out = out.get_or_insert_with(|| packetized(&f.data));
+            p.write_video_rtp(id, mid, pt, time, out.iter().map(|(b, m)| (b, *m)), now);
         }
     }
+}
+
+/// A VTC frame's packets to forward: its own payloads, or all cut anew if one is bigger
+/// than [`FORWARD_PAYLOAD`] (the whole frame then, so the marker and order stay right).
+fn forwarded(frame: &VideoPackets) -> Vec<(Arc<[u8]>, bool)> {
+    if frame.packets().all(|(p, _)| p.len() <= FORWARD_PAYLOAD) {
+        return frame.packets().map(|(p, m)| (Arc::from(p), m)).collect();
+    }
+    depacketize(&mut h264::Depacketizer::new(), frame)
+        .map(|au| packetized(&au))
+        .unwrap_or_default()
+}
+
+/// An access unit cut into mode-1 RTP payloads of at most [`REPACKETIZE_PAYLOAD`] bytes.
+fn packetized(au: &[u8]) -> Vec<(Arc<[u8]>, bool)> {
+    let mut out = Vec::new();
+    h264::packetize(
+        au,
+        h264::PacketizationMode::NonInterleaved,
+        REPACKETIZE_PAYLOAD,
+        &mut |p, m| out.push((Arc::from(p), m)),
+    );
+    out
+}
+
+/// The access unit of a frame's packets, if they make a whole one. Each frame starts
+/// afresh: what a frame without its last packet left behind is dropped.
+fn depacketize(depack: &mut h264::Depacketizer, frame: &VideoPackets) -> Option<Vec<u8>> {
+    depack.reset();
+    frame.packets().find_map(|(p, m)| depack.push(p, m))
 }
 
 /// The payload type to forward a VTC's H.264 on without decoding, if the browser can take
@@ -450,6 +484,7 @@ fn h264_preference(mode: Option<u8>, profile_level_id: Option<u32>) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -508,5 +543,76 @@ mod tests {
         assert_eq!(pt(&browser, cb, Transcode), None);
         assert_eq!(pt(&[spec(96, 0, 0x42e01f)], cb, Auto), None);
         assert_eq!(pt(&browser, None, Auto), Some(browser[0].0));
+    }
+
+    fn frame_of(packets: &[(&[u8], bool)]) -> VideoPackets {
+        let mut f = VideoPackets::default();
+        for (p, m) in packets {
+            f.push(p, *m);
+        }
+        f
+    }
+
+    #[test]
+    fn a_vtc_frame_goes_on_as_its_own_packets() {
+        let sps = [0x67, 0x42, 0xe0, 0x1f];
+        let big = vec![0x41; 900];
+        let f = frame_of(&[(&sps, false), (&big, true)]);
+        assert!(f.complete());
+        let out = forwarded(&f);
+        let got: Vec<(&[u8], bool)> = out.iter().map(|(p, m)| (&p[..], *m)).collect();
+        assert_eq!(got, [(&sps[..], false), (&big[..], true)]);
+    }
+
+    #[test]
+    fn an_oversized_packet_has_its_frame_cut_anew() {
+        let huge: Vec<u8> = std::iter::once(0x65)
+            .chain((0..3000).map(|i| (i % 251) as u8 | 1))
+            .collect();
+        let f = frame_of(&[(&[0x67, 0x42, 0xe0, 0x1f], false), (&huge, true)]);
+        let out = forwarded(&f);
+        assert!(out.len() >= 4, "{}", out.len());
+        assert!(out.iter().all(|(p, _)| p.len() <= REPACKETIZE_PAYLOAD));
+        let markers: Vec<bool> = out.iter().map(|(_, m)| *m).collect();
+        assert_eq!(markers.iter().filter(|m| **m).count(), 1);
+        assert_eq!(markers.last(), Some(&true));
+        // Depacketized again, it is the same access unit.
+        let mut d = h264::Depacketizer::new();
+        let au = out.iter().find_map(|(p, m)| d.push(p, *m)).unwrap();
+        let mut want = vec![0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0, 0, 0, 1];
+        want.extend_from_slice(&huge);
+        assert!(h264::nal_units(&au).eq(h264::nal_units(&want)));
+        // An oversized frame that lost its end is not sent at all.
+        assert!(forwarded(&frame_of(&[(&huge, false)])).is_empty());
+    }
+
+    #[test]
+    fn frames_depacketize_afresh_each_time() {
+        let mut d = h264::Depacketizer::new();
+        // A frame that lost its end leaves nothing behind for the next one.
+        assert_eq!(
+            depacketize(&mut d, &frame_of(&[(&[0x7c, 0x85, 1], false)])),
+            None
+        );
+        let au = depacketize(&mut d, &frame_of(&[(&[0x65, 7], true)])).unwrap();
+        assert_eq!(au, [0, 0, 0, 1, 0x65, 7]);
+    }
+
+    #[test]
+    fn video_packets_keep_order_markers_and_bounds() {
+        let mut f = VideoPackets::default();
+        assert!(f.is_empty() && !f.complete());
+        f.push(&[1, 2], false);
+        f.push(&[], false);
+        f.push(&[3], true);
+        let got: Vec<(Vec<u8>, bool)> = f.packets().map(|(p, m)| (p.to_vec(), m)).collect();
+        assert_eq!(got, [(vec![1, 2], false), (vec![], false), (vec![3], true)]);
+        assert!(f.complete());
+        let mut g = VideoPackets::default();
+        for _ in 0..VideoPackets::MAX_PACKETS {
+            assert!(!g.complete());
+            g.push(&[0x41], false);
+        }
+        assert!(g.complete());
     }
 }

@@ -34,6 +34,8 @@ pub(super) struct VtcOpts {
     pub video_dir: &'static str,
     /// Send PCMU on the audio m-line (else nothing: the video path alone).
     pub send_audio: bool,
+    /// The audio m-line's direction (`sendrecv`, or `inactive`: no audio either way).
+    pub audio_dir: &'static str,
     pub clips: Arc<Clips>,
     pub shared: Arc<Shared>,
     /// The latency run's VTC: decode the composite and record its luma, and send 2 s dark,
@@ -96,7 +98,8 @@ async fn bind_pair(ip: IpAddr) -> anyhow::Result<(Arc<UdpSocket>, Arc<UdpSocket>
     bail!("no free RTP/RTCP port pair on {ip}")
 }
 
-fn offer(ip: IpAddr, audio: u16, video: u16, video_dir: &str, sess: u32) -> String {
+fn offer(ip: IpAddr, audio: u16, video: u16, dirs: (&str, &str), sess: u32) -> String {
+    let (audio_dir, video_dir) = dirs;
     format!(
         "v=0\r\n\
          o=cvi-bench {sess} 1 IN IP4 {ip}\r\n\
@@ -108,7 +111,7 @@ fn offer(ip: IpAddr, audio: u16, video: u16, video_dir: &str, sess: u32) -> Stri
          a=rtpmap:101 telephone-event/8000\r\n\
          a=fmtp:101 0-15\r\n\
          a=ptime:20\r\n\
-         a=sendrecv\r\n\
+         a={audio_dir}\r\n\
          m=video {video} RTP/AVP {VIDEO_PT}\r\n\
          b=AS:2048\r\n\
          a=rtpmap:{VIDEO_PT} H264/90000\r\n\
@@ -143,7 +146,7 @@ pub(super) async fn run(mut o: VtcOpts) -> anyhow::Result<()> {
         ip,
         artp.local_addr()?.port(),
         vrtp.local_addr()?.port(),
-        o.video_dir,
+        (o.audio_dir, o.video_dir),
         o.idx,
     );
     let sent_by = local.to_string();

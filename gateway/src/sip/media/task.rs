@@ -15,7 +15,7 @@ use cvi_media_gst::{
     AudioCodec, CompositeSubscription, EncodedFrame, Frames, H264Decoder, SlateParams,
     SlateSubscription,
 };
-use cvi_meet::{VtcMedia, VtcMediaIn, VtcMediaOut};
+use cvi_meet::{VideoPackets, VtcMedia, VtcMediaIn, VtcMediaOut};
 use rand::Rng;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -119,8 +119,8 @@ struct Task {
     meeting: Option<VtcMedia>,
     composite: Option<CompositeSubscription>,
     mix: VecDeque<Vec<u8>>,
-    /// The caller's H.264 reassembled for the meeting.
-    depack: cvi_media::rtp::h264::Depacketizer,
+    /// The packets of the caller's H.264 frame in progress, for the meeting.
+    video_frame: VideoPackets,
     /// What the meeting was last told the caller receives (None: not told yet).
     meeting_params: Option<Option<SlateParams>>,
 }
@@ -203,7 +203,7 @@ pub(crate) async fn run(io: TaskIo) {
         composite: None,
         mix: VecDeque::new(),
         meeting_params: None,
-        depack: cvi_media::rtp::h264::Depacketizer::new(),
+        video_frame: VideoPackets::default(),
     };
     let mut bufs = [[0u8; 2048]; 4];
     let mut audio_tick = tokio::time::interval(Duration::from_millis(20));
@@ -652,8 +652,9 @@ impl Task {
     /// The caller's audio or H.264 payload to the meeting (its main codec only: no DTMF
     /// events, no comfort noise).
     ///
-    /// Video goes as whole access units (depacketized here): one message per frame, not
-    /// one per packet, between this task and the room.
+    /// Video goes a frame's packets at a time (as they came, not depacketized: the room
+    /// forwards them to browsers as they are): one message per frame, not one per packet,
+    /// between this task and the room.
     fn forward_to_meeting(&mut self, stream: Stream) {
         let Some(m) = &self.meeting else { return };
         let s = match stream {
@@ -674,11 +675,15 @@ impl Task {
                 });
             }
             Stream::Video => {
-                if let Some(frame) = self.depack.push(h.payload(&s.plain), h.marker) {
-                    m.send(VtcMediaIn::Video {
-                        frame,
-                        timestamp: h.timestamp,
-                    });
+                let f = &mut self.video_frame;
+                if !f.is_empty() && f.timestamp != h.timestamp {
+                    // The last packet of the frame before (its marker) was lost.
+                    m.send(VtcMediaIn::Video(std::mem::take(f)));
+                }
+                f.timestamp = h.timestamp;
+                f.push(h.payload(&s.plain), h.marker);
+                if f.complete() {
+                    m.send(VtcMediaIn::Video(std::mem::take(f)));
                 }
             }
         }
