@@ -69,6 +69,16 @@ impl VideoPackets {
         self.ends.push((self.bytes.len(), marker));
     }
 
+    /// An empty frame with room for as much as `like` holds (frames of one stream are
+    /// about the same size: appending then rarely reallocates).
+    pub fn sized_like(like: &VideoPackets) -> VideoPackets {
+        VideoPackets {
+            timestamp: 0,
+            bytes: Vec::with_capacity(like.bytes.len()),
+            ends: Vec::with_capacity(like.ends.len()),
+        }
+    }
+
     /// Packets in it.
     pub fn len(&self) -> usize {
         self.ends.len()

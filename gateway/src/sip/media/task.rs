@@ -678,12 +678,14 @@ impl Task {
                 let f = &mut self.video_frame;
                 if !f.is_empty() && f.timestamp != h.timestamp {
                     // The last packet of the frame before (its marker) was lost.
-                    m.send(VtcMediaIn::Video(std::mem::take(f)));
+                    let next = VideoPackets::sized_like(f);
+                    m.send(VtcMediaIn::Video(std::mem::replace(f, next)));
                 }
                 f.timestamp = h.timestamp;
                 f.push(h.payload(&s.plain), h.marker);
                 if f.complete() {
-                    m.send(VtcMediaIn::Video(std::mem::take(f)));
+                    let next = VideoPackets::sized_like(f);
+                    m.send(VtcMediaIn::Video(std::mem::replace(f, next)));
                 }
             }
         }
