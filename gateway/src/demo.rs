@@ -38,7 +38,31 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let config = serve.resolve()?;
     let store = Store::open(&config.database).await?;
     let coords = seed(&store).await?;
-    let base = format!("http://{}", config.http_listen);
+    let secret = config.meet.secret.clone();
+    let token = config.admin_token.clone().unwrap_or_default();
+    let banner = move |bound: &crate::serve::Bound| {
+        print_banner(&coords, bound, &secret, &token);
+    };
+    crate::serve::run_with(config, store, banner).await
+}
+
+/// What a new user needs: dial strings, the meeting page, the API (with the real ports,
+/// also when the demo was asked for port 0).
+fn print_banner(
+    coords: &(String, Vec<String>, String, String),
+    bound: &crate::serve::Bound,
+    secret: &str,
+    token: &str,
+) {
+    let loopback = |a: std::net::SocketAddr| {
+        let host = if a.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            a.ip().to_string()
+        };
+        format!("{host}:{}", a.port())
+    };
+    let base = format!("http://{}", loopback(bound.http));
     println!("cvi demo — a demo tenant 'Contoso' with provider 'Polycom' ({DEMO_KEY}),");
     println!(
         "organizer alice@contoso.com granted PolycomServiceProviderEnabled, consent given, one meeting.\n"
@@ -48,12 +72,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for d in &coords.1 {
         println!("  sip:{d}");
     }
-    if let Some(sip) = config.sip.listen {
-        let host = if sip.ip().is_unspecified() {
-            "127.0.0.1".to_string()
-        } else {
-            sip.ip().to_string()
-        };
+    if let Some(sip) = bound.sip_udp {
         let user = coords
             .1
             .get(1)
@@ -62,20 +81,17 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!(
             "From a SIP client on this machine (the gateway's address stands for {DEMO_DOMAIN}):"
         );
-        println!("  sip:{user}@{host}:{}", sip.port());
+        println!("  sip:{user}@{}", loopback(sip));
     }
     let meeting = &coords.3;
     println!("\nThe meeting page (open it in Chromium or Firefox on this machine):");
     println!(
         "  organizer (lobby, recording): {base}/meet/{meeting}?host={}",
-        cvi_meet::host_key(&config.meet.secret, meeting)
+        cvi_meet::host_key(secret, meeting)
     );
     println!("  guests:                       {base}/meet/{meeting}");
     println!("\nTry the API and the CLI (in another terminal):");
-    println!(
-        "  export CVI_SERVER={base} CVI_TOKEN={}",
-        config.admin_token.as_deref().unwrap_or_default()
-    );
+    println!("  export CVI_SERVER={base} CVI_TOKEN={token}");
     println!(
         "  cargo run -q -p cvi-gateway -- explain sip:{}",
         coords.1.get(1).map(String::as_str).unwrap_or(DEMO_KEY)
@@ -85,7 +101,6 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         coords.2
     );
     println!("  curl -s {base}/api/v1/openapi.json | head -c 300\n");
-    crate::serve::run(config, store).await
 }
 
 /// Creates the demo data; returns (invite text, dial strings, video ID, meeting ID).

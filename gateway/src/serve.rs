@@ -9,7 +9,22 @@ use cvi_provisioning_server::api::{self, AppState};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// Where the gateway listens, once bound (ports asked as 0 resolved).
+pub(crate) struct Bound {
+    pub http: std::net::SocketAddr,
+    pub sip_udp: Option<std::net::SocketAddr>,
+}
+
 pub(crate) async fn run(config: Config, store: Store) -> anyhow::Result<()> {
+    run_with(config, store, |_| {}).await
+}
+
+/// [`run`], calling `on_ready` once every socket is bound, before requests are served.
+pub(crate) async fn run_with(
+    config: Config,
+    store: Store,
+    on_ready: impl FnOnce(&Bound),
+) -> anyhow::Result<()> {
     if config.admin_token.is_none() {
         tracing::warn!("no --admin-token / CVI_ADMIN_TOKEN: the operator API is closed");
     }
@@ -51,6 +66,10 @@ pub(crate) async fn run(config: Config, store: Store) -> anyhow::Result<()> {
         std::fs::write(&tmp, body).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path)?;
     }
+    on_ready(&Bound {
+        http: addr,
+        sip_udp: sip.as_ref().map(|s| s.udp),
+    });
     let app = api::router(state.clone())
         .merge(crate::calls_api::routes(live).with_state(state))
         .merge(meet.router());
