@@ -465,3 +465,48 @@ fn in_a_meeting_keyframes_go_both_ways() -> Result<()> {
     let _ = camera.join();
     Ok(())
 }
+
+/// RFC 3550 §6.6: at hang-up the gateway says goodbye on RTCP for the SSRC it sent video
+/// with (a last report and a BYE in one compound packet), so the caller's media stops at
+/// once instead of timing out.
+#[test]
+fn hang_up_sends_an_rtcp_bye_for_our_video() -> Result<()> {
+    let gw = Gateway::start(Opts::default())?;
+    gw.provision()?;
+    let s = bind()?;
+    let mut uac = Uac::new(Tp::Udp, gw.sip)?;
+    let sdp = offer(&s, "a=rtcp-fb:97 nack pli\r\n")?;
+    let (mut leg, _) = call(&gw, &mut uac, &format!("sip:{KEY_LOCAL}@{}", gw.sip), &sdp)?;
+    let (_, ssrc) = wait_idr(&s.video, Duration::from_secs(5))?;
+    // Reports that came before the hang-up do not count.
+    let mut buf = [0u8; 2048];
+    while s.video_rtcp.recv(&mut buf).is_ok() {}
+    uac.send(&leg.request("BYE", &[], None))?;
+    let r = uac.final_response(Method::Bye, leg.cseq, WAIT)?;
+    ensure!(r.status == 200, "BYE answered {r:?}");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let Ok(n) = s.video_rtcp.recv(&mut buf) else {
+            continue;
+        };
+        let mut i = 0;
+        let mut kinds = Vec::new();
+        while let Some(h) = buf.get(i..(i + 8).min(n)).filter(|h| h.len() == 8) {
+            kinds.push(h[1]);
+            if h[1] == 203 {
+                let bye_ssrc = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+                ensure!(
+                    bye_ssrc == ssrc,
+                    "BYE for {bye_ssrc:#x}, video was {ssrc:#x}"
+                );
+                ensure!(
+                    kinds.first().is_some_and(|k| *k == 200 || *k == 201),
+                    "the BYE must follow a report in its compound packet: {kinds:?}"
+                );
+                return Ok(());
+            }
+            i += 4 * (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1);
+        }
+    }
+    bail!("no RTCP BYE within 3 s of hanging up\n{}", gw.log())
+}

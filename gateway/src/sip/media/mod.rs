@@ -24,7 +24,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::registry::Registry;
 
@@ -87,7 +86,6 @@ pub(crate) struct CallMedia {
     pub audio_port: u16,
     pub video_port: u16,
     cmd: mpsc::UnboundedSender<MediaCmd>,
-    task: JoinHandle<()>,
     started: Instant,
     /// Milliseconds after `started` at which the last packet (RTP or RTCP, any stream) came.
     last_packet_ms: Arc<AtomicU64>,
@@ -107,7 +105,9 @@ impl CallMedia {
         let started = Instant::now();
         let last_packet_ms = Arc::new(AtomicU64::new(0));
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(task::run(task::TaskIo {
+        // Not kept: the task ends when `cmd` (this struct's) is dropped, after its RTCP
+        // goodbyes (bounded by `task::GOODBYE_WITHIN`).
+        tokio::spawn(task::run(task::TaskIo {
             setup,
             audio,
             video,
@@ -121,7 +121,6 @@ impl CallMedia {
             audio_port,
             video_port,
             cmd,
-            task,
             started,
             last_packet_ms,
         })
@@ -137,11 +136,5 @@ impl CallMedia {
     pub(crate) fn idle_for(&self) -> Duration {
         let last = Duration::from_millis(self.last_packet_ms.load(Ordering::Relaxed));
         self.started.elapsed().saturating_sub(last)
-    }
-}
-
-impl Drop for CallMedia {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }

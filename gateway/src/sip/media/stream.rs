@@ -288,6 +288,11 @@ impl StreamIo {
     }
 
     /// Our SR (when we sent) or RR, with a report block on the caller's source.
+    /// Our SSRC on this stream.
+    pub(super) fn ssrc(&self) -> u32 {
+        self.writer.ssrc()
+    }
+
     pub(super) fn report(&mut self, rtp_ts: u32, cname: &str, since_start: Duration) -> Vec<u8> {
         let mut blocks = Vec::new();
         if let Some(ssrc) = self.remote_ssrc {

@@ -34,6 +34,8 @@ const KEYFRAME_FORWARD_EVERY: Duration = Duration::from_millis(500);
 const KEYFRAME_ASK_EVERY: Duration = Duration::from_secs(1);
 /// RTCP report interval (RFC 3550 §6.2: 5 s minimum, randomised ×0.5–1.5).
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// The RTCP goodbyes at the end of a call get this long, then the task ends regardless.
+pub(super) const GOODBYE_WITHIN: Duration = Duration::from_millis(200);
 /// Mix frames from the meeting queued for the 20 ms clock (then the oldest goes).
 const MIX_QUEUE: usize = 5;
 
@@ -294,6 +296,8 @@ pub(crate) async fn run(io: TaskIo) {
             Ev::Job(Err(e)) => tracing::warn!(error = %e, "media job failed"),
         }
     }
+    // The call is over (its command channel closed).
+    let _ = tokio::time::timeout(GOODBYE_WITHIN, t.send_goodbyes()).await;
     t.publish();
 }
 
@@ -788,6 +792,20 @@ impl Task {
             self.video.send_rtcp(&p).await;
         } else {
             let _ = self.events.send(MediaEvent::FastUpdate);
+        }
+    }
+
+    /// RFC 3550 §6.6: when the call's media ends, a last report with a goodbye on each
+    /// negotiated stream, so the far end stops waiting for our packets at once.
+    async fn send_goodbyes(&mut self) {
+        let since = self.since_start();
+        let (audio_ts, video_ts) = (self.audio_ts, self.video_ts());
+        for (s, ts) in [(&mut self.audio, audio_ts), (&mut self.video, video_ts)] {
+            if s.neg.is_some() {
+                let mut p = s.report(ts, &self.cname, since);
+                p.extend_from_slice(&rtcp::bye(s.ssrc()));
+                s.send_rtcp(&p).await;
+            }
         }
     }
 
