@@ -1,5 +1,5 @@
-//! What we send on a negotiated stream: the slate encoder's format for a caller's H.264
-//! limits, and the prompt codec for its audio.
+//! What we send on a negotiated stream: the slate's and the meeting view's formats for a
+//! caller's H.264 limits, and the prompt codec for its audio.
 
 use cvi_media::rtp::h264::PacketizationMode;
 use cvi_media::sdp::{H264Profile as SdpProfile, NegotiatedStream, StreamKind};
@@ -56,6 +56,51 @@ pub(super) fn slate_params(s: &NegotiatedStream) -> Option<SlateParams> {
         bitrate_kbps,
         profile,
         max_nal_bytes,
+    })
+}
+
+/// Frame rates a meeting view is tried at, best first (for the largest size the caller's
+/// limits allow at any of them).
+const VIEW_FPS: [u32; 3] = [30, 15, 10];
+
+/// A view's bit rate without an offered ceiling, by picture height (720p: 1.5 Mbit/s).
+fn view_default_kbps(height: u32) -> u32 {
+    match height {
+        h if h >= 720 => 1500,
+        h if h >= 540 => 1000,
+        h if h >= 360 => 600,
+        h if h >= 288 => 384,
+        _ => 256,
+    }
+}
+
+/// The format of the meeting's composite for a caller (docs/decisions.md, "Meeting views
+/// at the caller's negotiated format"): the largest size its limits allow at 10 fps or
+/// more, at the highest of 30, 15, 10 fps they allow for it; 80 % of its offered bit rate
+/// ceiling (at most twice the size's default;
+/// the default without a ceiling), its profile family and packetization. None for a
+/// stream we cannot send H.264 on.
+pub(super) fn view_params(s: &NegotiatedStream) -> Option<SlateParams> {
+    let slate = slate_params(s)?;
+    let limits = s.video?;
+    let ((width, height), fps) = SIZES.into_iter().find_map(|(w, h)| {
+        VIEW_FPS
+            .into_iter()
+            .find(|&fps| limits.allows(w, h, fps))
+            .map(|fps| ((w, h), fps))
+    })?;
+    let default = view_default_kbps(height);
+    let bitrate_kbps = limits
+        .max_bitrate_bps
+        .map(|b| u32::try_from(b.saturating_mul(8) / 10 / 1000).unwrap_or(u32::MAX))
+        .map_or(default, |c| c.min(default.saturating_mul(2)))
+        .max(16);
+    Some(SlateParams {
+        width,
+        height,
+        fps,
+        bitrate_kbps,
+        ..slate
     })
 }
 
@@ -153,6 +198,41 @@ mod tests {
             (p.width, p.height, p.profile),
             (640, 360, H264Profile::Main)
         );
+    }
+
+    #[test]
+    fn views_take_the_negotiated_size_rate_and_bitrate() {
+        let v = |level, br| {
+            view_params(&video(SdpProfile::High, level, "packetization-mode=1", br))
+                .expect("an H.264 stream has view params")
+        };
+        let p = v(H264Level::L3_1, Some(2_048_000));
+        assert_eq!((p.width, p.height, p.fps), (1280, 720, 30));
+        assert_eq!((p.bitrate_kbps, p.profile), (1638, H264Profile::High));
+        // No ceiling: the size's default; a huge one: twice that at most.
+        assert_eq!(v(H264Level::L3_1, None).bitrate_kbps, 1500);
+        assert_eq!(v(H264Level::L3_1, Some(20_000_000)).bitrate_kbps, 3000);
+        // Level 3 (1620 MBs, 40500 MB/s): 640×360 at 30.
+        let p = v(H264Level::L3, None);
+        assert_eq!(
+            (p.width, p.height, p.fps, p.bitrate_kbps),
+            (640, 360, 30, 600)
+        );
+        // Level 1.2 (396 MBs, 6000 MB/s): CIF at 15 rather than QCIF at 30.
+        let p = v(H264Level::L1_2, Some(384_000));
+        assert_eq!(
+            (p.width, p.height, p.fps, p.bitrate_kbps),
+            (352, 288, 15, 307)
+        );
+        // Mode 0 keeps its slice limit.
+        let p = view_params(&video(
+            SdpProfile::ConstrainedBaseline,
+            H264Level::L3_1,
+            "packetization-mode=0",
+            None,
+        ))
+        .expect("view params");
+        assert_eq!(p.max_nal_bytes, Some(1100));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The media task of one call: the sockets, the 20 ms audio clock, the slate stream, the
 //! inbound decoder, RTCP, and the commands of the call task.
 
-use super::format::{audio_codec, packetization, slate_params, sprop};
+use super::format::{audio_codec, packetization, slate_params, sprop, view_params};
 use super::stats::MediaStats;
 use super::stream::{Inbound, StreamIo};
 use super::{MediaCmd, MediaEvent, MediaSetup, RtpPair};
@@ -101,6 +101,8 @@ struct Task {
     audio_marker: bool,
     slate_lines: Option<Vec<String>>,
     slate_params: Option<SlateParams>,
+    /// The format the caller receives the meeting in (its negotiated size and rate).
+    view_params: Option<SlateParams>,
     slate: Option<SlateSubscription>,
     slate_generation: u64,
     video_ts_base: u32,
@@ -188,6 +190,7 @@ pub(crate) async fn run(io: TaskIo) {
         audio_marker: true,
         slate_lines: None,
         slate_params: None,
+        view_params: None,
         slate: None,
         slate_generation: 0,
         video_ts_base: rng.r#gen(),
@@ -385,6 +388,7 @@ impl Task {
             .cloned();
         let codec = audio.as_ref().and_then(audio_codec);
         let params = video.as_ref().and_then(slate_params);
+        self.view_params = video.as_ref().and_then(view_params);
         self.mode = video
             .as_ref()
             .map_or(PacketizationMode::NonInterleaved, packetization);
@@ -428,7 +432,7 @@ impl Task {
     /// may not send it video (no video, `a=sendonly`/`inactive` from the caller, hold), so
     /// that no composite is made for nobody.
     fn tell_meeting_params(&mut self) {
-        let want = self.slate_params.clone().filter(|_| self.video.sends());
+        let want = self.view_params.clone().filter(|_| self.video.sends());
         if let Some(m) = &self.meeting
             && self.meeting_params.as_ref() != Some(&want)
         {
