@@ -199,16 +199,8 @@ fn a_caller_with_nack_pli_is_asked_by_rtcp_pli() -> Result<()> {
         let Ok(n) = s.video_rtcp.recv(&mut buf) else {
             continue;
         };
-        // Walk the compound packet for PSFB (206) FMT 1.
-        let mut i = 0;
-        let mut found = false;
-        while let Some(h) = buf.get(i..(i + 4).min(n)).filter(|h| h.len() == 4) {
-            if h[1] == 206 && h[0] & 0x1f == 1 {
-                found = true;
-            }
-            i += 4 * (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1);
-        }
-        if found {
+        // PSFB (206) FMT 1 anywhere in the compound packet.
+        if rtcp_packets(buf.get(..n).unwrap_or_default()).any(|p| p[1] == 206 && p[0] & 0x1f == 1) {
             break;
         }
     }
@@ -367,15 +359,24 @@ fn count_plis(rtcp: &UdpSocket, during: Duration) -> usize {
     let mut plis = 0;
     while Instant::now() < deadline {
         let Ok(n) = rtcp.recv(&mut buf) else { continue };
-        let mut i = 0;
-        while let Some(h) = buf.get(i..(i + 4).min(n)).filter(|h| h.len() == 4) {
-            if h[1] == 206 && h[0] & 0x1f == 1 {
-                plis += 1;
-            }
-            i += 4 * (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1);
-        }
+        plis += rtcp_packets(buf.get(..n).unwrap_or_default())
+            .filter(|p| p[1] == 206 && p[0] & 0x1f == 1)
+            .count();
     }
     plis
+}
+
+/// The packets of an RTCP compound datagram, each from its 4-byte header on (by the
+/// headers' length fields; a truncated last one still shows its header).
+fn rtcp_packets(datagram: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = datagram;
+    std::iter::from_fn(move || {
+        let h = rest.get(..4)?;
+        let len = 4 * (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1);
+        let packet = rest.get(..len.min(rest.len()))?;
+        rest = rest.get(len..).unwrap_or_default();
+        Some(packet)
+    })
 }
 
 /// In a meeting, keyframes go both ways: a browser that starts receiving the VTC's video
@@ -489,12 +490,11 @@ fn hang_up_sends_an_rtcp_bye_for_our_video() -> Result<()> {
         let Ok(n) = s.video_rtcp.recv(&mut buf) else {
             continue;
         };
-        let mut i = 0;
         let mut kinds = Vec::new();
-        while let Some(h) = buf.get(i..(i + 8).min(n)).filter(|h| h.len() == 8) {
-            kinds.push(h[1]);
-            if h[1] == 203 {
-                let bye_ssrc = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+        for p in rtcp_packets(buf.get(..n).unwrap_or_default()) {
+            kinds.push(p[1]);
+            if let (203, Some(&[a, b, c, d])) = (p[1], p.get(4..8)) {
+                let bye_ssrc = u32::from_be_bytes([a, b, c, d]);
                 ensure!(
                     bye_ssrc == ssrc,
                     "BYE for {bye_ssrc:#x}, video was {ssrc:#x}"
@@ -505,7 +505,6 @@ fn hang_up_sends_an_rtcp_bye_for_our_video() -> Result<()> {
                 );
                 return Ok(());
             }
-            i += 4 * (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1);
         }
     }
     bail!("no RTCP BYE within 3 s of hanging up\n{}", gw.log())

@@ -2,7 +2,7 @@
 //! caller's H.264 limits, and the prompt codec for its audio.
 
 use cvi_media::rtp::h264::PacketizationMode;
-use cvi_media::sdp::{H264Profile as SdpProfile, NegotiatedStream, StreamKind};
+use cvi_media::sdp::{H264Profile as SdpProfile, NegotiatedStream, StreamKind, VideoLimits};
 use cvi_media_gst::{AudioCodec, H264Profile, SlateParams};
 
 /// Slate frame rate: text needs few frames, and the encoder cost scales with it.
@@ -34,10 +34,7 @@ pub(super) fn slate_params(s: &NegotiatedStream) -> Option<SlateParams> {
     let (width, height) = SIZES
         .into_iter()
         .find(|&(w, h)| limits.allows(w, h, SLATE_FPS))?;
-    let ceiling_kbps = limits
-        .max_bitrate_bps
-        .map(|b| u32::try_from(b.saturating_mul(8) / 10 / 1000).unwrap_or(u32::MAX));
-    let bitrate_kbps = ceiling_kbps
+    let bitrate_kbps = ceiling_kbps(&limits)
         .map_or(SLATE_KBPS, |c| c.min(SLATE_KBPS))
         .max(16);
     let profile = match limits.profile {
@@ -90,9 +87,7 @@ pub(super) fn view_params(s: &NegotiatedStream) -> Option<SlateParams> {
             .map(|fps| ((w, h), fps))
     })?;
     let default = view_default_kbps(height);
-    let bitrate_kbps = limits
-        .max_bitrate_bps
-        .map(|b| u32::try_from(b.saturating_mul(8) / 10 / 1000).unwrap_or(u32::MAX))
+    let bitrate_kbps = ceiling_kbps(&limits)
         .map_or(default, |c| c.min(default.saturating_mul(2)))
         .max(16);
     Some(SlateParams {
@@ -102,6 +97,14 @@ pub(super) fn view_params(s: &NegotiatedStream) -> Option<SlateParams> {
         bitrate_kbps,
         ..slate
     })
+}
+
+/// 80 % of the caller's offered bit rate ceiling (b=AS/TIAS), in kbit/s: the rest is
+/// headroom for audio and RTCP.
+fn ceiling_kbps(limits: &VideoLimits) -> Option<u32> {
+    limits
+        .max_bitrate_bps
+        .map(|b| u32::try_from(b.saturating_mul(8) / 10 / 1000).unwrap_or(u32::MAX))
 }
 
 pub(super) fn packetization(s: &NegotiatedStream) -> PacketizationMode {

@@ -256,7 +256,7 @@ pub(crate) async fn run(io: TaskIo) {
                 t.check_decoder().await;
             }
             Ev::Rtcp => {
-                t.send_reports().await;
+                t.send_reports(false).await;
                 rtcp.as_mut().reset(
                     tokio::time::Instant::now() + RTCP_INTERVAL.mul_f64(rng.gen_range(0.5..1.5)),
                 );
@@ -300,7 +300,7 @@ pub(crate) async fn run(io: TaskIo) {
         }
     }
     // The call is over (its command channel closed).
-    let _ = tokio::time::timeout(GOODBYE_WITHIN, t.send_goodbyes()).await;
+    let _ = tokio::time::timeout(GOODBYE_WITHIN, t.send_reports(true)).await;
     t.publish();
 }
 
@@ -799,29 +799,20 @@ impl Task {
         }
     }
 
-    /// RFC 3550 §6.6: when the call's media ends, a last report with a goodbye on each
-    /// negotiated stream, so the far end stops waiting for our packets at once.
-    async fn send_goodbyes(&mut self) {
+    /// Our RTCP report on each negotiated stream; with `goodbye` (RFC 3550 §6.6, when the
+    /// call's media ends) a BYE follows it in the compound packet, so the far end stops
+    /// waiting for our packets at once.
+    async fn send_reports(&mut self, goodbye: bool) {
         let since = self.since_start();
         let (audio_ts, video_ts) = (self.audio_ts, self.video_ts());
         for (s, ts) in [(&mut self.audio, audio_ts), (&mut self.video, video_ts)] {
             if s.neg.is_some() {
                 let mut p = s.report(ts, &self.cname, since);
-                p.extend_from_slice(&rtcp::bye(s.ssrc()));
+                if goodbye {
+                    p.extend_from_slice(&rtcp::bye(s.ssrc()));
+                }
                 s.send_rtcp(&p).await;
             }
-        }
-    }
-
-    async fn send_reports(&mut self) {
-        let since = self.since_start();
-        if self.audio.neg.is_some() {
-            let p = self.audio.report(self.audio_ts, &self.cname, since);
-            self.audio.send_rtcp(&p).await;
-        }
-        if self.video.neg.is_some() {
-            let p = self.video.report(self.video_ts(), &self.cname, since);
-            self.video.send_rtcp(&p).await;
         }
     }
 
