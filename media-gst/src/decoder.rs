@@ -93,7 +93,7 @@ impl H264Decoder {
             "appsrc name=src is-live=true format=time do-timestamp=true ! \
              rtpjitterbuffer latency=50 ! \
              rtph264depay request-keyframe=true wait-for-keyframe=true ! \
-             h264parse ! avdec_h264 name=dec max-threads=2 ! \
+             h264parse ! avdec_h264 name=dec max-threads=1 ! \
              appsink name=sink sync=false max-buffers=1 drop=true",
         )?;
         let src: gst_app::AppSrc = by_name(&pipeline, "src")?;

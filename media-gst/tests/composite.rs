@@ -903,8 +903,10 @@ fn bad_params_fail_and_odd_layouts_are_clamped() {
     assert_eq!((pic.width, pic.height), (320, 180));
 }
 
-/// A plain output (a transcode) shows the pictures only: the same layout with a label and
-/// a notice gets neither the band nor any text, while a drawn output of it gets both.
+/// A plain output (a transcode) shows its source's pictures only, scaled to the frame with
+/// no compositor: the same layout with a label and a notice gets neither the band nor any
+/// text, while a drawn output of it gets both; a 4:3 source is letterboxed in black (not
+/// the meeting's background), and nothing is encoded before the source sends.
 #[test]
 fn plain_output_draws_no_text() {
     let mixer = Mixer::new().unwrap();
@@ -916,7 +918,7 @@ fn plain_output_draws_no_text() {
         .unwrap();
     let white = |p: [u8; 3]| p.iter().all(|&c| c > 200);
     let mut viewer = Viewer::new();
-    // Source 9 never sends: its tile is background, so any white is text.
+    // Source 9 has not sent yet: its tile is background, so any white is text.
     wait_picture(
         &mut drawn,
         &mut viewer,
@@ -924,17 +926,44 @@ fn plain_output_draws_no_text() {
         "band and label",
         |p| near(p, 3, band / 2, NOTICE) && count(p, 0..320, band..180, white) > 20,
     );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        matches!(plain.try_recv(), Err(TryRecvError::Empty)),
+        "a plain output encoded before its source sent a picture"
+    );
+    push_clip(
+        &mixer,
+        9,
+        VideoCodec::H264,
+        &clip(VideoCodec::H264, 160, 120, ORANGE, 10),
+    );
     let mut viewer = Viewer::new();
-    for _ in 0..5 {
-        let pic = viewer.decode(&next_frame(&mut plain, Duration::from_secs(3)));
+    let (_, pic) = wait_picture(
+        &mut plain,
+        &mut viewer,
+        Duration::from_secs(5),
+        "the source's picture",
+        |p| near(p, 160, 90, ORANGE_RGB),
+    );
+    assert_eq!((pic.width, pic.height), (320, 180));
+    // 4:3 in 16:9: the picture spans x 40..280, black bars either side.
+    for (x, y) in [(44, 10), (276, 170), (160, 4)] {
         assert!(
-            near(&pic, 3, band / 2, BG),
-            "a notice band on a plain output"
-        );
-        assert_eq!(
-            count(&pic, 0..320, 0..180, white),
-            0,
-            "text on a plain output"
+            near(&pic, x, y, ORANGE_RGB),
+            "{x},{y}: {:?}",
+            pic.pixel(x, y)
         );
     }
+    for (x, y) in [(4, 90), (316, 90), (20, 4)] {
+        assert!(
+            near(&pic, x, y, [0, 0, 0]),
+            "{x},{y}: {:?}",
+            pic.pixel(x, y)
+        );
+    }
+    assert_eq!(
+        count(&pic, 0..320, 0..180, white),
+        0,
+        "text on a plain output"
+    );
 }

@@ -126,6 +126,9 @@ pub(crate) struct MeetingArgs {
     /// The reference's CPU (% of a core) and the idle gateway's, for the printed ratios.
     #[arg(long)]
     reference_percent: Option<f64>,
+    /// The reference's memory per copy (MB), for the printed memory ratio.
+    #[arg(long)]
+    reference_mb: Option<f64>,
     #[arg(long)]
     idle_percent: Option<f64>,
     /// The gateway's RSS (MB) before any call, for MB per call [default: read at start].
@@ -383,6 +386,12 @@ struct Report {
     rss_before_mb: Option<f64>,
     rss_mb: Option<f64>,
     mb_per_call: Option<f64>,
+    /// RSS growth per call after the first (libraries and shared parts loaded by then).
+    mb_per_further_call: Option<f64>,
+    /// The bare reference's memory per further copy (MB) and the ratio of ours (per further
+    /// call) to it.
+    reference_mb: Option<f64>,
+    ratio_mb: Option<f64>,
     threads: Option<usize>,
     /// Per second over the window, all calls together.
     rates: BTreeMap<&'static str, f64>,
@@ -404,7 +413,9 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
         let (fps, kbps) = (a.composite_fps, a.composite_kbps);
         let r = tokio::task::spawn_blocking(move || {
             let clips = Clips::encode(10, false)?;
-            clips::run_reference(what, &clips, fps, kbps, window, false)
+            let mut r = clips::run_reference(what, &clips, fps, kbps, window, false)?;
+            r.mb_per_copy = clips::reference_memory(what, &clips, fps, kbps, || rss_mb("self"))?;
+            anyhow::Ok(r)
         })
         .await??;
         match output {
@@ -412,8 +423,10 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
             OutputFormat::Table => {
                 println!("reference {:?}: {}", r.what, r.pipeline);
                 println!(
-                    "reference_percent={:.2} frames_out_per_s={:.1}",
-                    r.cpu_percent, r.frames_out_per_s
+                    "reference_percent={:.2} frames_out_per_s={:.1} reference_mb={:.1}",
+                    r.cpu_percent,
+                    r.frames_out_per_s,
+                    r.mb_per_copy.unwrap_or(f64::NAN)
                 );
             }
         }
@@ -530,13 +543,27 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
     while (shared.connected.load(Ordering::Relaxed) as usize) < used && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let start = tokio::time::Instant::now();
+    let mut start = tokio::time::Instant::now();
+    let mut rss_first = None;
     let video_dir = match a.vtc_video {
         VideoDir::Sendrecv => "sendrecv",
         VideoDir::Sendonly => "sendonly",
         VideoDir::Recvonly => "recvonly",
     };
     for (i, &m) in vtc_meeting.iter().enumerate() {
+        if i == 1
+            && let Some(pid) = pid.as_deref()
+        {
+            // The first call alone, settled: the later calls' memory is measured from here,
+            // as the reference's is from its first copy (libraries loaded once).
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while shared.established.load(Ordering::Relaxed) < 1 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(Duration::from_secs_f64(a.settle.clamp(0.0, 600.0))).await;
+            rss_first = rss_mb(pid);
+            start = tokio::time::Instant::now() - Duration::from_secs_f64(1.0 / a.rate);
+        }
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.rate)).await;
         let Some((_, vid)) = meetings.get(m) else {
             continue;
@@ -607,6 +634,10 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
     };
     let gw = pct(g0, g1);
     let calls = a.vtcs as f64;
+    let further = rss
+        .zip(rss_first)
+        .filter(|_| a.vtcs > 1)
+        .map(|(r, first)| (r - first) / (calls - 1.0));
     let per_call = gw.map(|g| (g - a.idle_percent.unwrap_or(0.0)) / calls);
     let rates = c1
         .iter()
@@ -652,6 +683,9 @@ pub(crate) async fn run(a: MeetingArgs, output: OutputFormat) -> anyhow::Result<
         rss_before_mb: rss_before,
         rss_mb: rss,
         mb_per_call: rss.zip(rss_before).map(|(r, b)| (r - b) / calls),
+        mb_per_further_call: further,
+        reference_mb: a.reference_mb,
+        ratio_mb: further.zip(a.reference_mb).map(|(f, m)| f / m),
         threads: nthreads,
         rates,
         passthrough_latency: passthrough,
@@ -711,10 +745,13 @@ fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "memory       RSS {} MB (before {} MB) = {} MB per call; {} threads; bench CPU {} %",
+        "memory       RSS {} MB (before {} MB) = {} MB per call, {} MB each after the first; reference {} MB; ratio {}; {} threads; bench CPU {} %",
         f(r.rss_mb, 0),
         f(r.rss_before_mb, 0),
         f(r.mb_per_call, 1),
+        f(r.mb_per_further_call, 1),
+        f(r.reference_mb, 1),
+        f(r.ratio_mb, 2),
         r.threads.map_or("—".into(), |t| t.to_string()),
         f(r.bench_cpu_percent, 1),
     );

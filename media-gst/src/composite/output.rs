@@ -20,7 +20,10 @@ use crate::util::{by_name, parse_pipeline};
 pub(super) type OutputKey = (String, SlateParams);
 
 /// Whether an output draws names, muted marks and notices (a meeting view) or only pictures
-/// (a VTC's video transcoded for browsers: 39 text overlays fewer, ~5 MB and their work).
+/// (a VTC's video transcoded for browsers). A plain output has no compositor either: its
+/// first tile's source is scaled straight into the encoder (`appsrc ! videoscale !
+/// x264enc`), without 39 text overlays, a background picture to blend onto and a copy of
+/// every frame (docs/decisions.md, "Transcodes without a compositor").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Overlays {
     Drawn,
@@ -46,12 +49,22 @@ struct OutputState {
     notice_text: Option<TextProps>,
 }
 
+/// How pictures reach the encoder.
+enum Frame {
+    /// The compositor (tiles are its pads) and the notice band's pad.
+    Composite {
+        mix: gst::Element,
+        band_pad: gst::Pad,
+    },
+    /// One source's pictures, scaled to the output size.
+    Direct { src: gst_app::AppSrc },
+}
+
 pub(super) struct Output {
     pub(super) key: OutputKey,
     shared: Weak<Shared>,
     pipeline: gst::Pipeline,
-    mix: gst::Element,
-    band_pad: gst::Pad,
+    frame: Frame,
     labels: Vec<gst::Element>,
     marks: Vec<gst::Element>,
     /// None for a plain output (no text drawn: a transcode).
@@ -110,34 +123,52 @@ impl Output {
             Some(n) => format!(" option-string=slice-max-size={n}"),
             None => String::new(),
         };
-        let desc = format!(
-            "compositor name=mix background=black ! {out} ! {chain}\
-             x264enc tune=zerolatency speed-preset=ultrafast aud=false bitrate={kbps} \
+        let encode = format!(
+            "x264enc tune=zerolatency speed-preset=ultrafast aud=false bitrate={kbps} \
                key-int-max={gop}{options} ! \
              video/x-h264,profile={profile},stream-format=byte-stream,alignment=au ! \
-             appsink name=sink sync=false max-buffers={CHANNEL_CAPACITY} drop=true \
-             videotestsrc name=bg is-live=true pattern=solid-color ! {out} ! mix.sink_0 \
-             videotestsrc name=band is-live=true pattern=solid-color ! {band} ! mix.sink_1",
-            out = raw(width, height),
-            band = raw(width, notice_height(height)),
+             appsink name=sink sync=false max-buffers={CHANNEL_CAPACITY} drop=true",
             kbps = p.bitrate_kbps,
             gop = fps.saturating_mul(10),
             profile = p.profile.caps_name(),
         );
-        let pipeline = parse_pipeline(&desc)?;
-        let bg: gst::Element = by_name(&pipeline, "bg")?;
-        bg.set_property("foreground-color", BACKGROUND_ARGB);
-        let band: gst::Element = by_name(&pipeline, "band")?;
-        band.set_property("foreground-color", NOTICE_ARGB);
-        let mix: gst::Element = by_name(&pipeline, "mix")?;
-        let pad = |name: &str| {
-            mix.static_pad(name)
-                .ok_or_else(|| Error::Pipeline(format!("compositor has no pad {name}")))
+        let (pipeline, frame) = if overlays {
+            let desc = format!(
+                "compositor name=mix background=black ! {out} ! {chain}{encode} \
+                 videotestsrc name=bg is-live=true pattern=solid-color ! {out} ! mix.sink_0 \
+                 videotestsrc name=band is-live=true pattern=solid-color ! {band} ! mix.sink_1",
+                out = raw(width, height),
+                band = raw(width, notice_height(height)),
+            );
+            let pipeline = parse_pipeline(&desc)?;
+            let bg: gst::Element = by_name(&pipeline, "bg")?;
+            bg.set_property("foreground-color", BACKGROUND_ARGB);
+            let band: gst::Element = by_name(&pipeline, "band")?;
+            band.set_property("foreground-color", NOTICE_ARGB);
+            let mix: gst::Element = by_name(&pipeline, "mix")?;
+            let pad = |name: &str| {
+                mix.static_pad(name)
+                    .ok_or_else(|| Error::Pipeline(format!("compositor has no pad {name}")))
+            };
+            pad("sink_0")?.set_property("zorder", 0u32);
+            let band_pad = pad("sink_1")?;
+            band_pad.set_property("zorder", BAND_ZORDER);
+            band_pad.set_property("alpha", 0.0f64);
+            (pipeline, Frame::Composite { mix, band_pad })
+        } else {
+            // The source's own rate (a VTC sending 15 fps is encoded at 15 fps), its size
+            // letterboxed into the output's (videoscale is a passthrough when they match).
+            let desc = format!(
+                "appsrc name=direct is-live=true format=time do-timestamp=true block=false \
+                   max-buffers=2 leaky-type=downstream ! \
+                 videoscale ! videoconvert ! \
+                 video/x-raw,format=I420,width={width},height={height},pixel-aspect-ratio=1/1 ! \
+                 {encode}"
+            );
+            let pipeline = parse_pipeline(&desc)?;
+            let src: gst_app::AppSrc = by_name(&pipeline, "direct")?;
+            (pipeline, Frame::Direct { src })
         };
-        pad("sink_0")?.set_property("zorder", 0u32);
-        let band_pad = pad("sink_1")?;
-        band_pad.set_property("zorder", BAND_ZORDER);
-        band_pad.set_property("alpha", 0.0f64);
         let labels = (0..tiles)
             .map(|i| by_name(&pipeline, &format!("label{i}")))
             .collect::<Result<Vec<gst::Element>, _>>()?;
@@ -171,8 +202,7 @@ impl Output {
             key,
             shared,
             pipeline,
-            mix,
-            band_pad,
+            frame,
             labels,
             marks,
             notice,
@@ -227,6 +257,18 @@ impl Output {
     /// A decoded picture of `core`: pushed (refcounted) into this output's
     /// pad for that source if one of its tiles shows it.
     pub(super) fn deliver(&self, core: &SourceCore, sample: &gst::Sample) {
+        if let Frame::Direct { src } = &self.frame {
+            let shown = {
+                let st = lock(&self.state);
+                !self.stopped.load(Ordering::SeqCst)
+                    && !core.removed.load(Ordering::SeqCst)
+                    && st.tiles.first().map(|t| t.source) == Some(core.id)
+            };
+            if shown {
+                push_picture(src, sample);
+            }
+            return;
+        }
         let src = {
             let mut st = lock(&self.state);
             if self.stopped.load(Ordering::SeqCst) || core.removed.load(Ordering::SeqCst) {
@@ -238,7 +280,10 @@ impl Output {
                 let Some(tile) = st.tiles.iter().find(|t| t.source == core.id) else {
                     return;
                 };
-                match self.add_pad(tile, sample) {
+                let Frame::Composite { mix, .. } = &self.frame else {
+                    return;
+                };
+                match self.add_pad(mix, tile, sample) {
                     Ok(pad) => {
                         let src = pad.src.clone();
                         st.pads.insert(core.id, pad);
@@ -277,6 +322,20 @@ impl Output {
     /// Brings pads and overlays in line with `st.tiles` / `st.notice`;
     /// `cores` are the sources whose latest picture a new pad starts with.
     fn sync(&self, st: &mut OutputState, cores: &[Arc<SourceCore>]) {
+        let (mix, band_pad) = match &self.frame {
+            Frame::Composite { mix, band_pad } => (mix, band_pad),
+            Frame::Direct { src } => {
+                // The first tile's source: its latest picture at once, the rest as decoded.
+                let shown = st.tiles.first().map(|t| t.source);
+                if let Some(core) = cores.iter().find(|c| Some(c.id) == shown)
+                    && !core.removed.load(Ordering::SeqCst)
+                    && let Some(sample) = lock(&core.latest).clone()
+                {
+                    push_picture(src, &sample);
+                }
+                return;
+            }
+        };
         let gone: Vec<u64> = st
             .pads
             .keys()
@@ -303,7 +362,7 @@ impl Output {
             let Some(sample) = lock(&core.latest).clone() else {
                 continue;
             };
-            match self.add_pad(tile, &sample) {
+            match self.add_pad(mix, tile, &sample) {
                 Ok(pad) => {
                     push_picture(&pad.src, &sample);
                     st.pads.insert(core.id, pad);
@@ -337,12 +396,17 @@ impl Output {
         } else {
             0.0
         };
-        if self.band_pad.property::<f64>("alpha") != alpha {
-            self.band_pad.set_property("alpha", alpha);
+        if band_pad.property::<f64>("alpha") != alpha {
+            band_pad.set_property("alpha", alpha);
         }
     }
 
-    fn add_pad(&self, tile: &Tile, sample: &gst::Sample) -> Result<SourcePad, Error> {
+    fn add_pad(
+        &self,
+        mix: &gst::Element,
+        tile: &Tile,
+        sample: &gst::Sample,
+    ) -> Result<SourcePad, Error> {
         let caps = sample
             .caps()
             .ok_or_else(|| Error::Pipeline("decoded sample without caps".into()))?
@@ -361,7 +425,7 @@ impl Output {
             .max_latency(-1)
             .build();
         self.pipeline.add(&src)?;
-        let Some(sinkpad) = self.mix.request_pad_simple("sink_%u") else {
+        let Some(sinkpad) = mix.request_pad_simple("sink_%u") else {
             let _ = self.pipeline.remove(&src);
             return Err(Error::Pipeline("compositor refused a sink pad".into()));
         };
@@ -387,7 +451,9 @@ impl Output {
     fn remove_pad(&self, pad: SourcePad) {
         // Releasing first flushes the pad, so the appsrc thread (possibly
         // waiting in the compositor) returns at once.
-        self.mix.release_request_pad(&pad.sinkpad);
+        if let Frame::Composite { mix, .. } = &self.frame {
+            mix.release_request_pad(&pad.sinkpad);
+        }
         let _ = pad.src.set_state(gst::State::Null);
         let _ = self.pipeline.remove(&pad.src);
     }

@@ -182,7 +182,7 @@ impl Decoder {
             }
             VideoCodec::H264 => format!(
                 "{head} caps=video/x-h264,stream-format=byte-stream,alignment=au ! \
-                 h264parse ! avdec_h264 name=dec max-errors=-1 max-threads=2 ! {tail}"
+                 h264parse ! avdec_h264 name=dec max-errors=-1 max-threads=1 ! {tail}"
             ),
         };
         let pipeline = parse_pipeline(&desc)?;

@@ -327,6 +327,39 @@ pub(super) struct ReferenceRun {
     pub frames_out_per_s: f64,
     /// The codec path's own latency (browser frame pushed → composite decoded), when asked.
     pub latency_ms: Option<(f64, f64, usize)>,
+    /// What one more copy of this pipeline adds to the RSS (MB), its libraries already
+    /// loaded: the bare counterpart of the gateway's memory per call ([`reference_memory`]).
+    pub mb_per_copy: Option<f64>,
+}
+
+/// The RSS (MB) one more copy of the reference adds once its libraries are loaded, as a
+/// further call does in the gateway: a first copy runs; once it has settled the RSS is
+/// read, a second copy starts beside it, and once that has settled the RSS is read again.
+/// `rss` reads this process's RSS.
+pub(super) fn reference_memory(
+    what: Reference,
+    clips: &Clips,
+    out_fps: u32,
+    out_kbps: u32,
+    rss: impl Fn() -> Option<f64>,
+) -> anyhow::Result<Option<f64>> {
+    // run_reference warms up 2 s before its window: the first copy outlives the second.
+    let settle = Duration::from_secs(3);
+    std::thread::scope(|s| {
+        let first = s.spawn(|| run_reference(what, clips, out_fps, out_kbps, settle * 3, false));
+        std::thread::sleep(settle);
+        let one = rss();
+        let second = s.spawn(|| run_reference(what, clips, out_fps, out_kbps, settle, false));
+        std::thread::sleep(settle);
+        let two = rss();
+        for run in [second, first] {
+            match run.join() {
+                Ok(r) => drop(r?),
+                Err(_) => anyhow::bail!("a reference copy panicked"),
+            }
+        }
+        Ok(one.zip(two).map(|(one, two)| two - one))
+    })
 }
 
 /// The bare GStreamer pipeline doing the same codec work as the gateway, fed the same
@@ -399,11 +432,11 @@ pub(super) fn run_reference(
         Reference::CompositeBrowserOnly => {}
         Reference::Composite => desc.push_str(&format!(
             "appsrc name=v {src} caps=video/x-h264,stream-format=byte-stream,alignment=au ! \
-             h264parse ! avdec_h264 max-threads=2 ! mix.sink_2"
+             h264parse ! avdec_h264 max-threads=1 ! mix.sink_2"
         )),
         Reference::Transcode => desc.push_str(&format!(
             "appsrc name=v {src} caps=video/x-h264,stream-format=byte-stream,alignment=au ! \
-             h264parse ! avdec_h264 max-threads=2 ! tee name=t ! queue max-size-buffers=2 ! mix.sink_2 \
+             h264parse ! avdec_h264 max-threads=1 ! tee name=t ! queue max-size-buffers=2 ! mix.sink_2 \
              t. ! queue max-size-buffers=2 ! x264enc tune=zerolatency speed-preset=ultrafast \
                aud=false bitrate=1500 key-int-max=300 ! \
              video/x-h264,profile=constrained-baseline ! fakesink sync=false"
@@ -574,5 +607,6 @@ pub(super) fn run_reference(
         cpu_percent: cpu,
         frames_out_per_s: (f1 - f0) as f64 / wall,
         latency_ms,
+        mb_per_copy: None,
     })
 }

@@ -38,6 +38,9 @@ const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 pub(super) const GOODBYE_WITHIN: Duration = Duration::from_millis(200);
 /// Mix frames from the meeting queued for the 20 ms clock (then the oldest goes).
 const MIX_QUEUE: usize = 5;
+/// Datagrams read from a socket at once after the one that woke the task (a 720p frame is
+/// about ten; the bound keeps the other sockets and commands served).
+const DRAIN_AT_ONCE: usize = 64;
 
 pub(crate) struct TaskIo {
     pub setup: MediaSetup,
@@ -220,7 +223,15 @@ pub(crate) async fn run(io: TaskIo) {
     tokio::pin!(rtcp);
     let mut publish = tokio::time::interval(Duration::from_secs(1));
     publish.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut ticking = true;
     loop {
+        // No 20 ms wake-ups for a call that sends no audio and has nothing to check.
+        let tick = t.wants_ticks();
+        if tick && !ticking {
+            // Not the ticks missed meanwhile in a burst: the next one is due now.
+            audio_tick.reset_immediately();
+        }
+        ticking = tick;
         let [b0, b1, b2, b3] = &mut bufs;
         let ev = tokio::select! {
             c = cmd.recv() => Ev::Cmd(c),
@@ -228,7 +239,7 @@ pub(crate) async fn run(io: TaskIo) {
             r = sockets[1].recv_from(b1) => Ev::Datagram(Stream::Audio, Port::Rtcp, r),
             r = sockets[2].recv_from(b2) => Ev::Datagram(Stream::Video, Port::Rtp, r),
             r = sockets[3].recv_from(b3) => Ev::Datagram(Stream::Video, Port::Rtcp, r),
-            _ = audio_tick.tick() => Ev::AudioTick,
+            _ = audio_tick.tick(), if tick => Ev::AudioTick,
             () = &mut rtcp => Ev::Rtcp,
             _ = publish.tick() => Ev::Publish,
             f = next_frame(&mut t.composite, &mut t.slate) => Ev::Frame(f),
@@ -247,6 +258,17 @@ pub(crate) async fn run(io: TaskIo) {
                 };
                 let data = bufs.get(i).and_then(|b| b.get(..n)).unwrap_or_default();
                 t.datagram(stream, port, data, from).await;
+                // A frame's packets come in a burst: the rest are read here, not one turn
+                // of the select (11 futures polled) each.
+                if let (Some(socket), Some(buf)) = (sockets.get(i), bufs.get_mut(i)) {
+                    for _ in 0..DRAIN_AT_ONCE {
+                        let Ok((n, from)) = socket.try_recv_from(buf) else {
+                            break;
+                        };
+                        let data = buf.get(..n).unwrap_or_default();
+                        t.datagram(stream, port, data, from).await;
+                    }
+                }
             }
             Ev::Datagram(..) => {
                 // ICMP port unreachable and the like: the caller may come back.
@@ -555,6 +577,15 @@ impl Task {
         if let Some(id) = req.id {
             let _ = self.events.send(MediaEvent::PromptFinished(id));
         }
+    }
+
+    /// Whether the 20 ms tick has work: audio to send, a decoder's state to read, or a
+    /// keyframe request to pass on.
+    fn wants_ticks(&self) -> bool {
+        (self.codec.is_some() && self.audio.sends())
+            || self.decoder.is_some()
+            || self.decoder_pending
+            || self.pending_ask
     }
 
     async fn audio_tick(&mut self) {
