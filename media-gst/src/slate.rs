@@ -280,7 +280,7 @@ impl Encoder {
              textoverlay name=overlay halignment=center valignment=center \
                line-alignment=center shaded-background=false auto-resize=false ! \
              videoconvert ! \
-             x264enc tune=zerolatency speed-preset=ultrafast aud=false bitrate={kbps} \
+             x264enc tune=zerolatency speed-preset=ultrafast threads=1 aud=false bitrate={kbps} \
                key-int-max={gop}{options} ! \
              video/x-h264,profile={profile},stream-format=byte-stream,alignment=au ! \
              appsink name=sink sync=false max-buffers={CHANNEL_CAPACITY} drop=true",

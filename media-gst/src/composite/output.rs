@@ -124,7 +124,7 @@ impl Output {
             None => String::new(),
         };
         let encode = format!(
-            "x264enc tune=zerolatency speed-preset=ultrafast aud=false bitrate={kbps} \
+            "x264enc tune=zerolatency speed-preset=ultrafast threads=1 aud=false bitrate={kbps} \
                key-int-max={gop}{options} ! \
              video/x-h264,profile={profile},stream-format=byte-stream,alignment=au ! \
              appsink name=sink sync=false max-buffers={CHANNEL_CAPACITY} drop=true",
@@ -160,7 +160,7 @@ impl Output {
             // letterboxed into the output's (videoscale is a passthrough when they match).
             let desc = format!(
                 "appsrc name=direct is-live=true format=time do-timestamp=true block=false \
-                   max-buffers=2 leaky-type=downstream ! \
+                   max-buffers=1 leaky-type=downstream ! \
                  videoscale ! videoconvert ! \
                  video/x-raw,format=I420,width={width},height={height},pixel-aspect-ratio=1/1 ! \
                  {encode}"
@@ -417,7 +417,9 @@ impl Output {
             .do_timestamp(true)
             .caps(&caps)
             .block(false)
-            .max_buffers(2)
+            // The latest picture only: the compositor takes one per output frame, and
+            // each queued one is a decoder buffer kept from its pool.
+            .max_buffers(1)
             .leaky_type(gst_app::AppLeakyType::Downstream)
             // A leaky appsrc reports its max-time (0) as maximum latency,
             // which the compositor cannot configure: no latency of its own.

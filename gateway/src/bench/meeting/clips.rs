@@ -421,7 +421,7 @@ pub(super) fn run_reference(
     };
     let mut desc = format!(
         "compositor name=mix background=black {pads}! \
-         {out} ! {labels}x264enc tune=zerolatency speed-preset=ultrafast aud=false bitrate={out_kbps} \
+         {out} ! {labels}x264enc tune=zerolatency speed-preset=ultrafast threads=1 aud=false bitrate={out_kbps} \
            key-int-max={gop} ! \
          video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au ! {tail} \
          videotestsrc is-live=true pattern=solid-color foreground-color=4280163898 ! {out} ! mix.sink_0 \
@@ -437,7 +437,7 @@ pub(super) fn run_reference(
         Reference::Transcode => desc.push_str(&format!(
             "appsrc name=v {src} caps=video/x-h264,stream-format=byte-stream,alignment=au ! \
              h264parse ! avdec_h264 max-threads=1 ! tee name=t ! queue max-size-buffers=2 ! mix.sink_2 \
-             t. ! queue max-size-buffers=2 ! x264enc tune=zerolatency speed-preset=ultrafast \
+             t. ! queue max-size-buffers=2 ! x264enc tune=zerolatency speed-preset=ultrafast threads=1 \
                aud=false bitrate=1500 key-int-max=300 ! \
              video/x-h264,profile=constrained-baseline ! fakesink sync=false"
         )),
