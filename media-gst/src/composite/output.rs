@@ -23,7 +23,7 @@ pub(super) type OutputKey = (String, SlateParams);
 /// (a VTC's video transcoded for browsers). A plain output has no compositor either: its
 /// first tile's source is scaled straight into the encoder (`appsrc ! videoscale !
 /// x264enc`), without 39 text overlays, a background picture to blend onto and a copy of
-/// every frame (docs/decisions.md, "Transcodes without a compositor").
+/// every frame (docs/decisions.md, "Memory of a transcoded call").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Overlays {
     Drawn,
