@@ -668,6 +668,7 @@
       frameHeight: 0,
       totalAudioEnergy: 0,
       audioLevel: 0,
+      audioCodec: '',
       packetsReceived: 0,
       bytesReceived: 0,
     };
@@ -704,6 +705,8 @@
         } else if (r.kind === 'audio') {
           p.totalAudioEnergy += r.totalAudioEnergy || 0;
           p.audioLevel = Math.max(p.audioLevel, r.audioLevel || 0);
+          const codec = r.codecId && report.get(r.codecId);
+          if (codec && codec.mimeType) p.audioCodec = codec.mimeType;
         }
       });
     }

@@ -167,6 +167,15 @@ fn meeting_flow(opts: Opts, browser_size: (f64, f64)) -> Result<()> {
         p["frameWidth"],
         p["frameHeight"]
     );
+    // baresip sends PCMU, which Chromium takes: the VTC's audio arrives as it was sent,
+    // not coded again to Opus.
+    ensure!(
+        p["audioCodec"]
+            .as_str()
+            .is_some_and(|c| c.eq_ignore_ascii_case("audio/PCMU")),
+        "the browser receives the VTC's audio as {}",
+        p["audioCodec"]
+    );
     let energy = f(&p["totalAudioEnergy"]);
     std::thread::sleep(Duration::from_secs(2));
     let s2 = chrome.eval("cvi.stats()")?;

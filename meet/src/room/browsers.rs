@@ -195,11 +195,17 @@ impl Room {
         let Some(p) = self.peers.iter_mut().find(|p| p.id == id) else {
             return;
         };
-        if p.audio_dec.is_none() {
-            match cvi_media_gst::AudioDecoder::new(AudioCodec::Opus, 48_000) {
+        // Opus from browsers, but G.711 and G.722 are negotiated too (for the VTCs' audio
+        // they receive), and a browser may send in them.
+        let Some(codec) = super::vtcs::audio_codec(data.params.spec().codec) else {
+            return;
+        };
+        if p.audio_dec.as_ref().is_none_or(|d| d.codec() != codec) {
+            match cvi_media_gst::AudioDecoder::new(codec, 48_000) {
                 Ok(d) => p.audio_dec = Some(d),
                 Err(e) => {
-                    tracing::warn!("no Opus decoder for the mix: {e}");
+                    tracing::warn!("no {codec:?} decoder for the mix: {e}");
+                    p.audio_dec = None;
                     return;
                 }
             }
@@ -207,7 +213,7 @@ impl Room {
         if let Some(d) = p.audio_dec.as_mut() {
             match d.decode(&data.data) {
                 Ok(pcm) => p.pcm.push(&pcm),
-                Err(e) => tracing::debug!(participant = id.0, "opus decode: {e}"),
+                Err(e) => tracing::debug!(participant = id.0, "{codec:?} decode: {e}"),
             }
         }
     }

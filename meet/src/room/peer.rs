@@ -87,6 +87,7 @@ pub(super) struct Peer {
     pub video_muted: bool,
     pub last_keyframe_ask: Option<Instant>,
     /// The browser's audio decoded to 48 kHz, for the VTCs' mixes and the recording.
+    /// The decoder of this browser's audio, for the codec it sends in.
     pub audio_dec: Option<cvi_media_gst::AudioDecoder>,
     pub pcm: super::pcm::PcmQueue,
     pub connected: bool,
@@ -104,7 +105,12 @@ impl Peer {
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
             .clear_codecs()
+            // Opus first (what browsers send us); G.722 and G.711 after it so a VTC's audio
+            // can go to the browsers that take its codec as it came (vtcs.rs).
             .enable_opus(true, false)
+            .enable_g722(true, false)
+            .enable_pcmu(true, false)
+            .enable_pcma(true, false)
             .enable_vp8(true)
             .enable_h264(true)
             // A VTC's packets go on as they came: up to FORWARD_PAYLOAD bytes of payload,

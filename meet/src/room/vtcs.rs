@@ -1,5 +1,6 @@
 //! VTCs in the room: lobby, entering, their H.264 forwarded to browsers without decoding,
-//! their audio transcoded to Opus, keypad commands.
+//! their audio forwarded as it came to browsers that take its codec (G.711, G.722) and
+//! coded to Opus for the others, keypad commands.
 
 use super::peer::{FORWARD_PAYLOAD, REPACKETIZE_PAYLOAD};
 use super::*;
@@ -8,7 +9,7 @@ use cvi_media::rtp::h264;
 use cvi_media_gst::{SlateParams, VideoCodec};
 use cvi_meeting::{Command, CommandParser, Layout};
 use str0m::format::Codec;
-use str0m::media::{Frequency, MediaKind, MediaTime};
+use str0m::media::{Frequency, MediaKind, MediaTime, Mid, Pt};
 
 pub(super) struct VtcState {
     pub id: Pid,
@@ -29,6 +30,8 @@ pub(super) struct VtcState {
     pub encoder: Option<cvi_media_gst::AudioEncoder>,
     pub pcm: super::pcm::PcmQueue,
     opus_samples: u64,
+    /// The clock of the audio forwarded in the VTC's own codec (samples at its rate).
+    own_samples: u64,
     /// The VTC's frames made access units again, for the composite and a transcode.
     depack: h264::Depacketizer,
     pub has_video: bool,
@@ -81,6 +84,7 @@ impl Room {
             view: None,
             audio: join.audio,
             audio_dec: None,
+            own_samples: 0,
             opus: None,
             encoder: None,
             pcm: Default::default(),
@@ -255,18 +259,32 @@ impl Room {
             native.fill(0);
         }
         v.pcm.push(&pcm);
-        // Opus only while a browser takes this VTC's audio; its clock runs on regardless.
-        let listened = self
-            .peers
-            .iter()
-            .any(|p| p.out_mid(id, MediaKind::Audio).is_some());
-        if listened && v.opus.is_none() {
+        // Each listening browser gets the VTC's own payload if it took the VTC's codec
+        // (WebRTC requires G.711; Chromium takes G.722), else Opus, coded only while some
+        // browser needs it. Both clocks run on regardless.
+        let own = str0m_codec(codec);
+        // Per listening browser: the payload types of the VTC's codec and of Opus.
+        let mut listeners: Vec<(usize, Mid, Option<Pt>, Option<Pt>)> = Vec::new();
+        for (i, p) in self.peers.iter_mut().enumerate() {
+            let Some(mid) = p.out_mid(id, MediaKind::Audio) else {
+                continue;
+            };
+            let Some(w) = p.rtc.writer(mid) else { continue };
+            let pt_of = |c: Codec| {
+                w.payload_params()
+                    .find(|pp| pp.spec().codec == c)
+                    .map(|pp| pp.pt())
+            };
+            listeners.push((i, mid, pt_of(own), pt_of(Codec::Opus)));
+        }
+        let opus_needed = listeners.iter().any(|l| l.2.is_none() && l.3.is_some());
+        if opus_needed && v.opus.is_none() {
             v.opus = cvi_media_gst::AudioEncoder::new(AudioCodec::Opus, native_rate)
                 .map_err(|e| tracing::warn!("no Opus encoder for the VTC's audio: {e}"))
                 .ok();
         }
         let packets = match v.opus.as_mut() {
-            Some(e) if listened => e.encode(&native).unwrap_or_default(),
+            Some(e) if opus_needed => e.encode(&native).unwrap_or_default(),
             _ => Vec::new(),
         };
         let mut times = Vec::with_capacity(packets.len());
@@ -274,28 +292,35 @@ impl Room {
             times.push(MediaTime::new(v.opus_samples, Frequency::FORTY_EIGHT_KHZ));
             v.opus_samples += FRAME as u64;
         }
-        if packets.is_empty() && !listened {
+        if packets.is_empty() && !opus_needed {
             v.opus_samples += pcm.len() as u64;
         }
+        let own_time = MediaTime::new(v.own_samples, own_frequency(native_rate));
+        v.own_samples += native.len() as u64;
         let now = Instant::now();
         if !muted && self.speaker.report(id, level, now) {
             self.refresh_layouts();
         }
-        for p in &mut self.peers {
-            let Some(mid) = p.out_mid(id, MediaKind::Audio) else {
+        let level = -(level.min(127) as i8);
+        for (i, mid, own_pt, opus_pt) in listeners {
+            let Some(p) = self.peers.get_mut(i) else {
                 continue;
             };
-            for (packet, t) in packets.iter().zip(&times) {
+            let sends: Vec<(Pt, MediaTime, Vec<u8>)> = match (own_pt, opus_pt) {
+                // A muted VTC's own payload is not sent: the browser plays silence.
+                (Some(_), _) if muted => Vec::new(),
+                (Some(pt), _) => vec![(pt, own_time, payload.to_vec())],
+                (None, Some(pt)) => packets
+                    .iter()
+                    .zip(&times)
+                    .map(|(packet, t)| (pt, *t, packet.clone()))
+                    .collect(),
+                (None, None) => Vec::new(),
+            };
+            for (pt, t, data) in sends {
                 let Some(w) = p.rtc.writer(mid) else { break };
-                let Some(pt) = w
-                    .payload_params()
-                    .find(|pp| pp.spec().codec == Codec::Opus)
-                    .map(|pp| pp.pt())
-                else {
-                    break;
-                };
-                let w = w.audio_level(-(level.min(127) as i8), level < 60);
-                if let Err(e) = w.write(pt, now, *t, packet.clone()) {
+                let w = w.audio_level(level, level > -60);
+                if let Err(e) = w.write(pt, now, t, data) {
                     tracing::debug!("VTC audio to browser: {e}");
                 }
             }
@@ -410,6 +435,37 @@ impl Room {
     }
 }
 
+/// The str0m codec of a VTC's audio codec.
+fn str0m_codec(codec: AudioCodec) -> Codec {
+    match codec {
+        AudioCodec::Pcmu => Codec::PCMU,
+        AudioCodec::Pcma => Codec::PCMA,
+        AudioCodec::G722 => Codec::G722,
+        AudioCodec::Opus => Codec::Opus,
+    }
+}
+
+/// The audio codec of a browser's payload, if the mix can decode it.
+pub(super) fn audio_codec(codec: Codec) -> Option<AudioCodec> {
+    match codec {
+        Codec::Opus => Some(AudioCodec::Opus),
+        Codec::PCMU => Some(AudioCodec::Pcmu),
+        Codec::PCMA => Some(AudioCodec::Pcma),
+        Codec::G722 => Some(AudioCodec::G722),
+        _ => None,
+    }
+}
+
+/// str0m's media clock for a codec decoding at `rate` (G.722: 16 kHz, though its RTP
+/// clock is 8 kHz; str0m converts).
+fn own_frequency(rate: u32) -> Frequency {
+    match rate {
+        16_000 => Frequency::SIXTEEN_KHZ,
+        48_000 => Frequency::FORTY_EIGHT_KHZ,
+        _ => Frequency::EIGHT_KHZ,
+    }
+}
+
 /// A VTC frame's packets to forward: its own payloads, or all cut anew if one is bigger
 /// than [`FORWARD_PAYLOAD`] (the whole frame then, so the marker and order stay right).
 fn forwarded(frame: &VideoPackets) -> Vec<(Arc<[u8]>, bool)> {
@@ -486,6 +542,23 @@ fn h264_preference(mode: Option<u8>, profile_level_id: Option<u32>) -> u32 {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn audio_codecs_map_both_ways_with_their_clocks() {
+        for c in [
+            AudioCodec::Pcmu,
+            AudioCodec::Pcma,
+            AudioCodec::G722,
+            AudioCodec::Opus,
+        ] {
+            assert_eq!(audio_codec(str0m_codec(c)), Some(c));
+        }
+        assert_eq!(audio_codec(Codec::Vp8), None);
+        // G.722 decodes at 16 kHz: str0m's media clock for it is 16 kHz (8 kHz on the wire).
+        assert_eq!(own_frequency(16_000), Frequency::SIXTEEN_KHZ);
+        assert_eq!(own_frequency(8_000), Frequency::EIGHT_KHZ);
+        assert_eq!(own_frequency(48_000), Frequency::FORTY_EIGHT_KHZ);
+    }
 
     #[test]
     fn sps_profiles_are_read_from_access_units() {

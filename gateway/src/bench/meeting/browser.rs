@@ -90,7 +90,11 @@ pub(super) async fn run(mut o: BrowserOpts) -> anyhow::Result<()> {
     let now = Instant::now();
     let mut rtc = Rtc::builder()
         .clear_codecs()
+        // What Chromium takes for audio: the gateway forwards a VTC's G.711/G.722 as it came.
         .enable_opus(true, false)
+        .enable_g722(true, false)
+        .enable_pcmu(true, false)
+        .enable_pcma(true, false)
         .enable_vp8(true)
         .enable_h264(true)
         .build(now);
