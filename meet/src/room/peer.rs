@@ -86,8 +86,8 @@ pub(super) struct Peer {
     pub audio_muted: bool,
     pub video_muted: bool,
     pub last_keyframe_ask: Option<Instant>,
-    /// The browser's audio decoded to 48 kHz, for the VTCs' mixes and the recording.
-    /// The decoder of this browser's audio, for the codec it sends in.
+    /// The browser's audio decoded to 48 kHz (in the codec it sends), for the VTCs' mixes
+    /// and the recording.
     pub audio_dec: Option<cvi_media_gst::AudioDecoder>,
     pub pcm: super::pcm::PcmQueue,
     pub connected: bool,
