@@ -306,21 +306,22 @@ impl Room {
             let Some(p) = self.peers.get_mut(i) else {
                 continue;
             };
-            let sends: Vec<(Pt, MediaTime, Vec<u8>)> = match (own_pt, opus_pt) {
-                // A muted VTC's own payload is not sent: the browser plays silence.
-                (Some(_), _) if muted => Vec::new(),
-                (Some(pt), _) => vec![(pt, own_time, payload.to_vec())],
-                (None, Some(pt)) => packets
-                    .iter()
-                    .zip(&times)
-                    .map(|(packet, t)| (pt, *t, packet.clone()))
-                    .collect(),
-                (None, None) => Vec::new(),
-            };
-            for (pt, t, data) in sends {
+            // The VTC's own payload where the browser took its codec (none while the VTC is
+            // muted: the browser plays silence), else the Opus packets.
+            let own = own_pt.filter(|_| !muted).map(|pt| (pt, own_time, payload));
+            let opus = opus_pt
+                .filter(|_| own_pt.is_none())
+                .into_iter()
+                .flat_map(|pt| {
+                    packets
+                        .iter()
+                        .zip(&times)
+                        .map(move |(packet, t)| (pt, *t, packet.as_slice()))
+                });
+            for (pt, t, data) in own.into_iter().chain(opus) {
                 let Some(w) = p.rtc.writer(mid) else { break };
                 let w = w.audio_level(level, level > -60);
-                if let Err(e) = w.write(pt, now, t, data) {
+                if let Err(e) = w.write(pt, now, t, data.to_vec()) {
                     tracing::debug!("VTC audio to browser: {e}");
                 }
             }
